@@ -16,6 +16,8 @@ urlpatterns = [
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("shop/", include(apps.get_app_config("oscar").urls[0])),
+    path("api/fees/", include("cms.fees.urls")),
+    path("fees/", include("cms.fees.urls_public")),
     path("", include("marketplace.urls_core")),
     path("", include("cms.urls")),
 ]
