@@ -8,6 +8,12 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Marketplace core")
 
     def ready(self):
-        from . import scheduler
+        from django_fsm.signals import post_transition
 
+        # Imported for their registrations: permission rules, outbox handlers (notify, e-mail)
+        # and the outbox sweep job of the chronograph.
+        from . import audit, notifications, outbox, permissions, scheduler  # noqa: F401
+
+        # One audit event per state-machine transition, for every app's models.
+        post_transition.connect(audit.on_fsm_transition, dispatch_uid="marketplace.audit.fsm")
         scheduler.start_inprocess_scheduler_if_configured()

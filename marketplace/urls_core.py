@@ -8,4 +8,6 @@ app_name = "core"
 
 urlpatterns = [
     path("floor/", views.floor, name="floor"),
+    path("regions/children.json", views.region_children, name="region-roots"),
+    path("regions/<str:code>/children.json", views.region_children, name="region-children"),
 ]

@@ -1,5 +1,35 @@
+from .audit import AppendOnlyError, AuditEvent
 from .industries import Industry
+from .organisations import (
+    MANAGING_ROLES,
+    ROLES_BY_KIND,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Role,
+)
+from .outbox import Notification, OutboxMessage, OutboxStatus
 from .payments import Payment
+from .regions import Region, RegionLevel
+from .scheduling import JobState
 from .users import User
 
-__all__ = ["Industry", "Payment", "User"]
+__all__ = [
+    "MANAGING_ROLES",
+    "ROLES_BY_KIND",
+    "AppendOnlyError",
+    "AuditEvent",
+    "Industry",
+    "JobState",
+    "Membership",
+    "Notification",
+    "Organisation",
+    "OrganisationKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Payment",
+    "Region",
+    "RegionLevel",
+    "Role",
+    "User",
+]

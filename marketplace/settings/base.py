@@ -290,3 +290,6 @@ LOGGING = {
         "faker": {"level": "WARNING"},
     },
 }
+
+# Celery beat ticks the chronograph; the schedule lives with the core code that defines it.
+from marketplace.celery_schedule import CELERY_BEAT_SCHEDULE  # noqa: E402,F401

@@ -1,0 +1,43 @@
+"""Loads the demo: regions, industries, fee standards, the published catalog, notices,
+organisations and one user per role. Idempotent: running it again changes nothing."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    help = "Load realistic demo data (labelled as demo data) and print the demo accounts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet-accounts", action="store_true", help="Don't print accounts.")
+
+    def handle(self, *args, **options):
+        from cms.demo import load_catalog
+        from cms.fees.demo import load_fee_rules
+        from marketplace.demo import load_core_demo
+
+        with transaction.atomic():
+            accounts = load_core_demo()
+        rules = load_fee_rules()
+        catalog = load_catalog()
+        accounts = accounts + list(catalog.get("accounts", []))
+
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded: {len(rules)} fee rules, "
+                f"{catalog.get('items', '?')} service items in {catalog.get('industries', '?')} "
+                "industries."
+            )
+        )
+        if options["quiet_accounts"]:
+            return
+        self.stdout.write(
+            "\n演示账号 Demo accounts (demo data only — never use these in production):"
+        )
+        width = max((len(a["role"]) for a in accounts), default=10)
+        for account in accounts:
+            self.stdout.write(
+                f"  {account['role']:<{width}}  {account['email']:<36} "
+                f"{account['password']:<16} {account.get('organisation', '')}"
+            )
+        self.stdout.write("\nSite: http://127.0.0.1:8000/   CMS: http://127.0.0.1:8000/cms/\n")
