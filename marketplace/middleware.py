@@ -62,3 +62,28 @@ class MarketplaceCSPMiddleware(CSPMiddleware):
             update["script-src"] = ["'self'", "'unsafe-inline'", "'unsafe-eval'"]
             parts.update = update
         return parts
+
+
+class ChineseFirstLocaleMiddleware:
+    """Simplified Chinese unless the visitor chose another language with the switch.
+
+    Django's LocaleMiddleware follows the browser's Accept-Language, which would show English to
+    every official whose browser happens to be set up in English; a government portal answers in
+    its own language and offers the others. The choice is the set_language cookie."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+        from django.utils.cache import patch_vary_headers
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        supported = {code for code, _name in settings.LANGUAGES}
+        language = chosen if chosen in supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Cookie",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response

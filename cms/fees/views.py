@@ -150,7 +150,7 @@ def _page(request, template: str, context: dict, status: int = 200) -> HttpRespo
         patch_cache_control(response, private=True, max_age=PAGE_MAX_AGE)
     else:
         patch_cache_control(response, no_store=True)
-    patch_vary_headers(response, ("Accept-Language", "Cookie"))
+    patch_vary_headers(response, ("Cookie",))  # the language comes from the switch cookie
     return response
 
 
