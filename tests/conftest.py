@@ -1,6 +1,78 @@
+"""Shared test set-up.
+
+Transactional tests (live server, concurrency) end with a flush that empties every table,
+including what migrations created (Wagtail's root page and site, groups, workflows). Such tests
+are marked ``serialized_rollback=True``; the teardown hook below loads the migrated state back
+right after their flush, so later tests and the next --reuse-db run find the database as
+migrated."""
+
+import json
+
 import pytest
 
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _is_serialized_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction") and marker.kwargs.get("serialized_rollback"))
+
+
+_DB_BLOCKER: list = []
+_SNAPSHOTS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remember_migrated_state(django_db_setup, django_db_blocker):
+    """Keep the blocker and the serialized migrated state (made by Django at database setup,
+    because these tests are serialized_rollback) at hand for the teardown hook. Session scope
+    so that this runs before the module-scoped Playwright starts: inside Playwright's greenlet
+    the ORM sees other connection objects, without the serialized contents."""
+    from django.db import connections
+
+    _DB_BLOCKER[:] = [django_db_blocker]
+    for alias in connections:
+        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        if contents and alias not in _SNAPSHOTS:
+            _SNAPSHOTS[alias] = contents
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the transactional flush that ends every journey (a fixture teardown, so it has
+    happened once this hook's inner call returns), put back the data that migrations created
+    (Wagtail's root page and site, content types, …), so that later tests and the next
+    --reuse-db run find the database as migrated. Content types go first: restoring a page
+    may look its content type up."""
+    try:
+        return (yield)
+    finally:
+        if _DB_BLOCKER and _is_serialized_transactional(item):
+            restore_migrated_data(_DB_BLOCKER[0])
+
+
+def restore_migrated_data(django_db_blocker) -> None:
+    """Empty the tables and load the migrated state back. The flush is repeated here without
+    post_migrate: under Playwright the test case's flush may not have seen the serialized
+    contents (another connection object) and so may have recreated content types with new ids."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for alias, contents in _SNAPSHOTS.items():
+            call_command(
+                "flush", interactive=False, verbosity=0, database=alias, inhibit_post_migrate=True
+            )
+            objects = json.loads(contents)
+            objects.sort(key=lambda obj: obj["model"] != "contenttypes.contenttype")
+            connection = connections[alias]
+            connection.creation.deserialize_db_from_string(json.dumps(objects))
+            connection.close()
+        from django.contrib.contenttypes.models import ContentType
+
+        ContentType.objects.clear_cache()
+
+

@@ -97,7 +97,7 @@ def test_a_live_lease_blocks_a_second_runner(registry):
     assert len(runs) == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_runners_run_a_job_once(registry):
     entered = threading.Event()
     release = threading.Event()

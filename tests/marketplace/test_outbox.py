@@ -177,7 +177,7 @@ def test_sweep_skips_messages_not_due():
     assert calls == [due.pk]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_deliveries_run_the_handler_once():
     message = outbox.enqueue("test.slow", {})
     _gate.clear()
