@@ -177,38 +177,34 @@ def main(argv=None) -> int:
         ("fee_calculator_api", CALCULATOR),
     ]
 
-    queries = {}
-    for name, path in endpoints:
-        if path is not None:
-            try:
-                queries[name] = count_queries(path, host=HOST)
-            except Exception as exc:  # noqa: BLE001 - reported on the endpoint's line
-                log(f"{name}: counting queries failed: {exc!r}")
-                queries[name] = (f"exception: {type(exc).__name__}", None)
+    # Exact query counts per request, in-process against the same database, for each mode of
+    # the public page cache (on: what production serves; off: the cost of a real render).
+    from django.test.utils import override_settings
+
+    queries: dict[str, dict] = {"on": {}, "off": {}}
+    for mode, seconds in (("on", 300), ("off", 0)):
+        from django.conf import settings as dj_settings
+
+        with override_settings(
+            MARKETPLACE={**dj_settings.MARKETPLACE, "PAGE_CACHE_SECONDS": seconds}
+        ):
+            for name, path in endpoints:
+                if path is None:
+                    continue
+                try:
+                    queries[mode][name] = count_queries(path, host=HOST)
+                except Exception as exc:  # noqa: BLE001 - reported on the endpoint's line
+                    log(f"{name}: counting queries failed: {exc!r}")
+                    queries[mode][name] = (f"exception: {type(exc).__name__}", None)
     from django.db import connections
 
     connections.close_all()
 
-    port = free_port()
-    server_env = dict(env, GUNICORN_BIND=f"{HOST}:{port}")
-    if args.workers:
-        server_env["WEB_CONCURRENCY"] = str(args.workers)
-    if args.threads:
-        server_env["GUNICORN_THREADS"] = str(args.threads)
     import runpy
 
-    conf = runpy.run_path(
-        str(ROOT / "deploy" / "gunicorn.conf.py"), init_globals={}
-    )  # same env as the server: reads os.environ
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"), init_globals={})
     workers = args.workers or conf["workers"]
     threads = args.threads or conf["threads"]
-    server = Server(
-        [str(BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py"],
-        env=server_env,
-        host=HOST,
-        port=port,
-        log_path=VAR / "gunicorn.log",
-    )
 
     import django as dj
     import gunicorn
@@ -245,7 +241,8 @@ def main(argv=None) -> int:
                     "workers": workers,
                     "threads": threads,
                     "settings": "marketplace.settings.production",
-                    "bind": f"{HOST}:{port}",
+                    "bind": f"{HOST}:<free port>",
+                    "page_cache_modes": ["on", "off"],
                 },
                 "client": {
                     "kind": "closed loop, http.client keep-alive, one thread per client",
@@ -260,12 +257,47 @@ def main(argv=None) -> int:
         }
     )
 
+    try:
+        for mode in ("on", "off"):
+            run_mode(mode, args, env, endpoints, queries[mode], workers, threads)
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    return 0
+
+
+def run_mode(mode, args, env, endpoints, queries, workers, threads) -> None:
+    """One server per page-cache mode, each endpoint loaded in turn, the floor first so that
+    every ratio compares figures of the same server run."""
+    port = free_port()
+    server_env = dict(
+        env,
+        GUNICORN_BIND=f"{HOST}:{port}",
+        MARKETPLACE_PAGE_CACHE_SECONDS="300" if mode == "on" else "0",
+    )
+    server_env["WEB_CONCURRENCY"] = str(workers)
+    server_env["GUNICORN_THREADS"] = str(threads)
+    server = Server(
+        [str(BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py"],
+        env=server_env,
+        host=HOST,
+        port=port,
+        log_path=VAR / f"gunicorn-cache-{mode}.log",
+    )
     floor_rps = None
     try:
-        log(f"starting gunicorn on {HOST}:{port} ({workers} x {threads} gthread)")
+        log(
+            f"page cache {mode}: starting gunicorn on {HOST}:{port} ({workers} x {threads} gthread)"
+        )
         server.start()
         for name, path in endpoints:
-            record = {"bench": BENCH, "endpoint": name, "path": path, "clients": args.clients}
+            record = {
+                "bench": BENCH,
+                "endpoint": name,
+                "page_cache": mode,
+                "path": path,
+                "clients": args.clients,
+            }
             if path is None:
                 record.update(
                     {
@@ -303,15 +335,10 @@ def main(argv=None) -> int:
             record.update({"queries": n_queries, "ratio_to_floor": ratio})
             if result.ok == 0:
                 record["error"] = f"no successful response (in-process status {status})"
-            # keep the documented key order first, details after
             emit(record)
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
     finally:
         server.stop()
         time.sleep(0.1)
-    return 0
 
 
 if __name__ == "__main__":

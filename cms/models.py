@@ -20,6 +20,7 @@ from wagtail.fields import RichTextField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
+from cms.cache import mark_cacheable
 from cms.richtext import SanitisedRichTextMixin
 
 CATALOG_PAGE_SIZE = 20
@@ -49,6 +50,11 @@ class BasePage(SanitisedRichTextMixin, Page):
 
     class Meta:
         abstract = True
+
+    def serve(self, request, *args, **kwargs):
+        # Public pages depend only on the URL and the language: the page cache may keep them.
+        # (Restricted pages never get here for a visitor without a session; see cms/cache.py.)
+        return mark_cacheable(super().serve(request, *args, **kwargs))
 
 
 # --- Home ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ app_name = "core"
 
 urlpatterns = [
     path("floor/", views.floor, name="floor"),
+    path("language/", views.switch_language, name="switch_language"),
     path("regions/children.json", views.region_children, name="region-roots"),
     path("regions/<str:code>/children.json", views.region_children, name="region-children"),
 ]

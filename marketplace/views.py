@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -42,4 +44,32 @@ def region_children(request, code: str | None = None):
     response = JsonResponse({"parent": code, "children": children})
     # The tree changes once a year; let browsers and proxies keep it for a day.
     response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@never_cache
+@require_GET
+def switch_language(request):
+    """Sets the display-language cookie and goes back. GET, without CSRF, because the only
+    effect is a cosmetic preference (the worst a forged link can do is show English), and it
+    keeps public pages free of per-visitor tokens so they can be cached for everyone."""
+    language = request.GET.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest("unknown language / 不支持的语言", content_type="text/plain")
+    next_url = request.GET.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    response = HttpResponseRedirect(next_url)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
     return response

@@ -48,3 +48,27 @@ def test_entry_points_import(module):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/shop/catalogue/", 200),  # Oscar, mounted under /shop/
+        ("/cms/login/", 200),  # Wagtail admin
+        ("/django-admin/login/", 200),
+    ],
+)
+def test_mounted_applications_answer(client, path, expected):
+    response = client.get(path)
+    assert response.status_code == expected, path
+    # Back offices get the relaxed script policy, and only they do.
+    if path.startswith(("/cms/", "/django-admin/", "/shop/dashboard/")):
+        assert "'unsafe-inline'" in response["Content-Security-Policy"].split("script-src")[1]
+
+
+@pytest.mark.django_db
+def test_public_pages_get_the_strict_script_policy(client):
+    policy = client.get("/floor/")["Content-Security-Policy"]
+    script_src = policy.split("script-src")[1].split(";")[0]
+    assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src

@@ -109,6 +109,9 @@ MIDDLEWARE = [
     "marketplace.middleware.RequestContextMiddleware",
     "oscar.apps.basket.middleware.BasketMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, so that every outer middleware (security headers, language, request id) runs on
+    # cache hits too.
+    "cms.cache.PublicPageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -169,6 +172,8 @@ LOGIN_REDIRECT_URL = "/"
 
 # Chinese first: zh-hans is the default, English is available through the switch.
 LANGUAGE_CODE = "zh-hans"
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
@@ -275,6 +280,9 @@ MARKETPLACE = {
     "INPROCESS_SCHEDULER": env.bool("MARKETPLACE_INPROCESS_SCHEDULER", default=False),
     "SCHEDULER_INTERVAL_SECONDS": env.int("MARKETPLACE_SCHEDULER_INTERVAL", default=30),
     "DEMO": env.bool("MARKETPLACE_DEMO", default=False),
+    # Anonymous public pages are cached server-side and invalidated on publish (cms/cache.py);
+    # the TTL bounds how stale anything not tied to a publish can get. 0 disables.
+    "PAGE_CACHE_SECONDS": env.int("MARKETPLACE_PAGE_CACHE_SECONDS", default=300),
 }
 
 LOGGING = {

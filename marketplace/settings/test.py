@@ -2,7 +2,7 @@
 can point at its own databases through the environment."""
 
 from .base import *  # noqa: F401,F403
-from .base import env
+from .base import MARKETPLACE, env
 
 DEBUG = False
 SECRET_KEY = "test-only-key"
@@ -30,3 +30,6 @@ STORAGES = {
 WAGTAILADMIN_BASE_URL = "http://testserver"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tests measure the uncached path (query counts are of a real render); the page cache has its
+# own tests that switch it on.
+MARKETPLACE = {**MARKETPLACE, "PAGE_CACHE_SECONDS": 0}
