@@ -70,9 +70,25 @@ def restore_migrated_data(django_db_blocker) -> None:
             objects.sort(key=lambda obj: obj["model"] != "contenttypes.contenttype")
             connection = connections[alias]
             connection.creation.deserialize_db_from_string(json.dumps(objects))
+            _reset_sequences(connection, {obj["model"] for obj in objects})
             connection.close()
         from django.contrib.contenttypes.models import ContentType
 
         ContentType.objects.clear_cache()
 
 
+
+
+def _reset_sequences(connection, model_labels) -> None:
+    """The flush above resets the id sequences (to 1) and the migrated rows are loaded back with
+    their ids, so on PostgreSQL the next insert would reuse id 1 (IntegrityError on, e.g.,
+    wagtailcore_page_pkey). Move each sequence past the restored rows."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+
+    models = [apps.get_model(label) for label in sorted(model_labels)]
+    statements = connection.ops.sequence_reset_sql(no_style(), models)
+    if statements:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)

@@ -4,6 +4,7 @@ labels the design fixes."""
 import subprocess
 import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -15,9 +16,8 @@ def test_migrations_are_committed():
     out = StringIO()
     try:
         call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
-    except SystemExit as exc:  # --check exits 1 when a migration is missing
+    except SystemExit:  # --check exits 1 when a migration is missing
         pytest.fail(f"models and migrations differ:\n{out.getvalue()}", pytrace=False)
-        raise exc
 
 
 def test_app_labels():
@@ -39,6 +39,7 @@ def test_entry_points_import(module):
     code = f"import {module} as m; print(type(m.application).__name__)"
     result = subprocess.run(
         [sys.executable, "-c", code],
+        check=False,
         capture_output=True,
         text=True,
         env={
@@ -72,3 +73,17 @@ def test_public_pages_get_the_strict_script_policy(client):
     policy = client.get("/floor/")["Content-Security-Policy"]
     script_src = policy.split("script-src")[1].split(";")[0]
     assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src
+
+
+def test_lint_is_clean():
+    """ruff over the whole tree (configuration in pyproject.toml)."""
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run(
+        [str(ruff), "check", "--output-format", "concise", "."],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

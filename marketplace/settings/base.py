@@ -4,8 +4,7 @@ the environment (12-factor); the per-environment modules only choose defaults.""
 from pathlib import Path
 
 import environ
-from django.utils.translation import gettext_lazy as _
-from oscar.defaults import *  # noqa: F401,F403  Oscar's settings, overridden below where needed
+from oscar.defaults import *
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -302,4 +301,4 @@ LOGGING = {
 }
 
 # Celery beat ticks the chronograph; the schedule lives with the core code that defines it.
-from marketplace.celery_schedule import CELERY_BEAT_SCHEDULE  # noqa: E402,F401
+from marketplace.celery_schedule import CELERY_BEAT_SCHEDULE  # noqa: F401

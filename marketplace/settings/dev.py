@@ -1,7 +1,7 @@
 """The zero-setup demo and local development: SQLite, in-memory channel layer, tasks run
 in-process, the chronograph ticking inside the web process. Nothing to install."""
 
-from .base import *  # noqa: F401,F403
+from .base import *
 from .base import BASE_DIR, MARKETPLACE, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)

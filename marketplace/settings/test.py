@@ -1,7 +1,7 @@
 """The test suite: real PostgreSQL and Redis (DESIGN §8). Each parallel worker or developer
 can point at its own databases through the environment."""
 
-from .base import *  # noqa: F401,F403
+from .base import *
 from .base import MARKETPLACE, env
 
 DEBUG = False

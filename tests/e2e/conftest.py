@@ -6,6 +6,8 @@ Fixtures for journeys:
   browser_page   a fresh zh-CN browser context + page per test, already pointed at the live
                  server (``browser_page.goto("/catalog/")`` works); a screenshot lands in
                  var/e2e/ when the test fails.
+  new_browser_page  new_browser_page(locale="en-US", java_script_enabled=False) -> one more
+                 visitor (own context and cookies), same guard, screenshot and clean-up.
   live_url       live_url("/fees/") -> absolute URL on the live server.
   make_user      make_user("editor@example.org", "pw", superuser=True) -> user (committed).
   page_errors    list of uncaught JavaScript errors seen by browser_page.
@@ -111,13 +113,15 @@ def page_errors():
     return []
 
 
-@pytest.fixture
-def browser_page(request, _browser, live_server, page_errors):
-    context = _browser.new_context(
+def _new_page(browser, live_server, page_errors, **options):
+    """A fresh context + page on the live server; requests off 127.0.0.1 are blocked and
+    uncaught JavaScript errors are appended to ``page_errors``."""
+    context = browser.new_context(
         base_url=live_server.url,
-        locale="zh-CN",
+        locale=options.pop("locale", "zh-CN"),
         timezone_id="Asia/Shanghai",
         viewport={"width": 1280, "height": 900},
+        **options,
     )
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
 
@@ -131,16 +135,44 @@ def browser_page(request, _browser, live_server, page_errors):
     context.route("**/*", only_local)
     page = context.new_page()
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-    yield page
+    return page
+
+
+def _screenshot_on_failure(request, page, suffix: str = "") -> None:
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-150:]
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid + suffix)[-150:]
         try:
             page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True)
         except Exception as exc:  # noqa: BLE001 - a screenshot must not hide the real failure
             print(f"e2e: could not save a screenshot: {exc}")
-    context.close()
+
+
+@pytest.fixture
+def browser_page(request, _browser, live_server, page_errors):
+    page = _new_page(_browser, live_server, page_errors)
+    yield page
+    _screenshot_on_failure(request, page)
+    page.context.close()
+
+
+@pytest.fixture
+def new_browser_page(request, _browser, live_server, page_errors):
+    """Another visitor: ``new_browser_page(locale="en-US", java_script_enabled=False)`` gives a
+    page in its own fresh context (own cookies), with the same network guard as browser_page.
+    Closed (after a screenshot on failure) at the end of the test."""
+    pages = []
+
+    def create(**options):
+        page = _new_page(_browser, live_server, page_errors, **options)
+        pages.append(page)
+        return page
+
+    yield create
+    for number, page in enumerate(pages, start=1):
+        _screenshot_on_failure(request, page, f"-page{number}")
+        page.context.close()
 
 
 @pytest.fixture

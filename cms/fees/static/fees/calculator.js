@@ -53,7 +53,12 @@
       wrap.appendChild(el("dd", null, value));
       dl.appendChild(wrap);
     }
-    row(d.lStandard, money(r.standard_fee) + " " + yuan);
+    var standard = money(r.standard_fee) + " " + yuan;
+    /* as the server-rendered result: the figure in 万元 too, the unit the amount is entered in */
+    if (Number(r.standard_fee) >= 10000 && r.standard_fee_wan) {
+      standard += " (" + r.standard_fee_wan + (zh ? "万元" : " × 10,000 yuan") + ")";
+    }
+    row(d.lStandard, standard);
     if (r.floor !== r.ceiling) { row(d.lRange, money(r.floor) + " – " + money(r.ceiling) + " " + yuan); }
     body.appendChild(dl);
     if (r.warnings.length) {
