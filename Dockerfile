@@ -81,8 +81,8 @@ WORKDIR /app
 # wheels, so the slim base needs no extra runtime packages.
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /app /app
-RUN mkdir -p /app/var/media \
-    && chown 10001:10001 /app/var/media
+RUN mkdir -p /app/var/media /app/var/private \
+    && chown 10001:10001 /app/var/media /app/var/private
 
 # Numeric, so that runtimes enforcing runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001

@@ -1,5 +1,5 @@
 from .audit import AppendOnlyError, AuditEvent
-from .industries import Industry
+from .industries import Industry, QualificationType
 from .organisations import (
     MANAGING_ROLES,
     ROLES_BY_KIND,
@@ -20,6 +20,7 @@ __all__ = [
     "AppendOnlyError",
     "AuditEvent",
     "Industry",
+    "QualificationType",
     "JobState",
     "Membership",
     "Notification",
