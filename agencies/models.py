@@ -410,7 +410,7 @@ class Offering(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
         help_text=_("下浮率: the percentage below the standard fee, e.g. 15 for 15 %."),
     )
     turnaround_days = models.PositiveSmallIntegerField(

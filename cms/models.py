@@ -1,4 +1,4 @@
-# ruff: noqa: RUF012  (Wagtail declares panels, search_fields and page types as class lists)
+
 """Wagtail pages of the public site: the home page, the catalog of intermediary service items
 (中介服务事项清单: catalog index → industry pages → service item pages), notices (通知公告) and
 policies (政策法规).

@@ -19,7 +19,7 @@ class FeeRuleViewSet(SnippetViewSet):
     list_display = ("name", "code", "basis", "illustrative", "updated_at")
     list_filter = ("illustrative",)
     search_fields = ("name", "code", "basis")
-    panels = [  # noqa: RUF012  (Wagtail's declarative API)
+    panels = [
         FieldPanel("code"),
         FieldPanel("name"),
         FieldPanel("basis"),

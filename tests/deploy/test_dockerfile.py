@@ -148,7 +148,7 @@ def test_entrypoint_is_executable_and_execs_the_command():
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    seen: list = []  # noqa: RUF012 - reset by the test, read after the request
+    seen: list = []
     status = 200
 
     def do_GET(self):
