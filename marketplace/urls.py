@@ -18,6 +18,7 @@ urlpatterns = [
     path("shop/", include(apps.get_app_config("oscar").urls[0])),
     path("api/fees/", include("cms.fees.urls")),
     path("fees/", include("cms.fees.urls_public")),
+    path("agencies/", include("agencies.urls")),
     path("", include("marketplace.urls_core")),
     path("", include("cms.urls")),
 ]
