@@ -14,8 +14,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from marketplace.uploads import private_storage, validate_scan
 
@@ -28,6 +29,21 @@ def _private_upload_to(prefix: str):
 
     upload_to.__qualname__ = upload_to.__name__ = f"upload_to_{prefix}"
     return upload_to
+
+
+def _allowed(action: str):
+    """A django-fsm ``permission`` callable delegating to the one permission helper
+    (agencies/rules.py); ``user=None`` is the system (scheduler, commands) and is allowed."""
+
+    def check(instance, user) -> bool:
+        if user is None:
+            return True
+        from marketplace.permissions import has_perm
+
+        return has_perm(user, action, instance)
+
+    check.__name__ = f"may_{action}"
+    return check
 
 
 def licence_upload_to(instance, filename):
@@ -135,6 +151,68 @@ class Agency(ConcurrentTransitionMixin, models.Model):
     def get_audit_organisation(self):
         return self.organisation
 
+    # --- enrolment state machine (DESIGN §5). Called only from agencies.services, inside
+    # transaction.atomic(); the post_transition receiver writes one audit event per call from
+    # the by=/reason=/data= keyword arguments.
+
+    @transition(
+        field=status,
+        source=[EnrolmentStatus.DRAFT, EnrolmentStatus.RETURNED, EnrolmentStatus.SUSPENDED],
+        target=EnrolmentStatus.SUBMITTED,
+        permission=_allowed("submit"),
+    )
+    def submit(self, *, by=None, reason: str = "", data=None) -> None:
+        """提交审核 (also the way back from suspension: resubmit, then be re-approved)."""
+        self.submitted_at = timezone.now()
+        self.status_reason = ""
+
+    @transition(
+        field=status,
+        source=EnrolmentStatus.SUBMITTED,
+        target=EnrolmentStatus.APPROVED,
+        permission=_allowed("review"),
+    )
+    def approve(self, *, by=None, reason: str = "", data=None) -> None:
+        """审核通过."""
+        self.approved_at = timezone.now()
+        self.status_reason = reason or ""
+
+    @transition(
+        field=status,
+        source=EnrolmentStatus.SUBMITTED,
+        target=EnrolmentStatus.RETURNED,
+        permission=_allowed("review"),
+    )
+    def return_for_correction(self, *, by=None, reason: str = "", data=None) -> None:
+        """退回修改, with reasons per field (kept in EnrolmentReview.field_reasons)."""
+        self.status_reason = reason or ""
+
+    @transition(
+        field=status,
+        source=EnrolmentStatus.APPROVED,
+        target=EnrolmentStatus.SUSPENDED,
+        permission=_allowed("suspend"),
+    )
+    def suspend(self, *, by=None, reason: str = "", data=None) -> None:
+        """暂停: an expired mandatory qualification (the scheduler, by=None) or a sanction."""
+        self.status_reason = reason or ""
+
+    @transition(
+        field=status,
+        source=[
+            EnrolmentStatus.DRAFT,
+            EnrolmentStatus.RETURNED,
+            EnrolmentStatus.SUBMITTED,
+            EnrolmentStatus.APPROVED,
+            EnrolmentStatus.SUSPENDED,
+        ],
+        target=EnrolmentStatus.WITHDRAWN,
+        permission=_allowed("withdraw"),
+    )
+    def withdraw(self, *, by=None, reason: str = "", data=None) -> None:
+        """撤回 / 退出: the agency leaves the marketplace (final)."""
+        self.status_reason = reason or ""
+
 
 class CertificateStatus(models.TextChoices):
     VALID = "valid", _("valid")  # 有效
@@ -196,6 +274,44 @@ class QualificationCertificate(ConcurrentTransitionMixin, models.Model):
 
     def get_audit_organisation(self):
         return self.agency.organisation
+
+    # --- certificate state machine. Time-driven: the expiry scheduler decides which
+    # certificates are due and calls these inside its transaction (by=None: the system).
+
+    @transition(
+        field=status,
+        source=CertificateStatus.VALID,
+        target=CertificateStatus.EXPIRING,
+        permission=_allowed("manage_certificate"),
+    )
+    def mark_expiring(self, *, by=None, reason: str = "", data=None) -> None:
+        """即将到期 (valid_until within 30 days)."""
+
+    @transition(
+        field=status,
+        source=[CertificateStatus.VALID, CertificateStatus.EXPIRING],
+        target=CertificateStatus.EXPIRED,
+        permission=_allowed("manage_certificate"),
+    )
+    def expire(self, *, by=None, reason: str = "", data=None) -> None:
+        """已过期 (valid_until has passed)."""
+
+    @transition(
+        field=status,
+        source=[CertificateStatus.VALID, CertificateStatus.EXPIRING, CertificateStatus.EXPIRED],
+        target=CertificateStatus.REVOKED,
+        permission=_allowed("manage_certificate"),
+    )
+    def revoke(self, *, by=None, reason: str = "", data=None) -> None:
+        """已撤销 (by the issuing authority or a regulator; final)."""
+
+    def usable_on(self, day) -> bool:
+        """Whether this certificate counts for eligibility on ``day``: valid or expiring, and
+        ``valid_from <= day <= valid_until``."""
+        return (
+            self.status in (CertificateStatus.VALID, CertificateStatus.EXPIRING)
+            and self.valid_from <= day <= self.valid_until
+        )
 
 
 class Practitioner(models.Model):
@@ -372,6 +488,41 @@ class ChangeRequest(ConcurrentTransitionMixin, models.Model):
 
     def get_audit_organisation(self):
         return self.agency.organisation
+
+    # --- change request state machine (services in agencies/changes.py).
+
+    @transition(
+        field=status,
+        source=ChangeRequestStatus.SUBMITTED,
+        target=ChangeRequestStatus.APPROVED,
+        permission=_allowed("review"),
+    )
+    def approve(self, *, by=None, reason: str = "", data=None) -> None:
+        """Approved: the caller applies ``payload`` to the agency in the same transaction."""
+        self.decided_by = by if getattr(by, "pk", None) else None
+        self.decided_at = timezone.now()
+        self.decision_reason = reason or ""
+
+    @transition(
+        field=status,
+        source=ChangeRequestStatus.SUBMITTED,
+        target=ChangeRequestStatus.REJECTED,
+        permission=_allowed("review"),
+    )
+    def reject(self, *, by=None, reason: str = "", data=None) -> None:
+        self.decided_by = by if getattr(by, "pk", None) else None
+        self.decided_at = timezone.now()
+        self.decision_reason = reason or ""
+
+    @transition(
+        field=status,
+        source=ChangeRequestStatus.SUBMITTED,
+        target=ChangeRequestStatus.WITHDRAWN,
+        permission=_allowed("withdraw"),
+    )
+    def withdraw(self, *, by=None, reason: str = "", data=None) -> None:
+        self.decided_at = timezone.now()
+        self.decision_reason = reason or ""
 
 
 class PricingMode(models.TextChoices):

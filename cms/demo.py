@@ -673,7 +673,13 @@ def _fee_rules() -> dict:
     return load_fee_rules()
 
 
-def build_item(spec: dict, code: str, rules: dict) -> ServiceItemPage:
+def build_item(
+    spec: dict, code: str, rules: dict, qualification_types: dict | None = None
+) -> ServiceItemPage:
+    """An unsaved item from a spec of ITEMS. ``qualification_types`` maps names to
+    QualificationType rows (from ensure_qualification_types when not given)."""
+    if qualification_types is None:
+        qualification_types = _qualification_types_by_name()
     rule = rules.get(spec["rule"]) if spec.get("rule") else None
     item = ServiceItemPage(
         title=spec["name"],
@@ -695,10 +701,18 @@ def build_item(spec: dict, code: str, rules: dict) -> ServiceItemPage:
         LegalBasis(law_name=law, article=art, document_number=no) for law, art, no in spec["laws"]
     ]
     item.qualification_requirements = [
-        QualificationRequirement(qualification_type=t, minimum_level=lv, note=note)
+        QualificationRequirement(qualification=qualification_types[t], minimum_level=lv, note=note)
         for t, lv, note in spec["quals"]
     ]
     return item
+
+
+def _qualification_types_by_name() -> dict:
+    """The maintained qualification types (created from marketplace.reference if missing), by
+    name: the demo items name their required types the way the reference list does."""
+    from marketplace.reference import ensure_qualification_types
+
+    return {qtype.name: qtype for qtype in ensure_qualification_types().values()}
 
 
 @transaction.atomic
@@ -710,13 +724,16 @@ def load_catalog() -> dict:
     catalog = sections["catalog"]
     industry_pages = ensure_industry_pages(catalog)
     rules = _fee_rules()
+    qualification_types = _qualification_types_by_name()
 
     existing = set(ServiceItemPage.objects.values_list("code", flat=True))
     for number, spec in enumerate(ITEMS, start=1):
         code = f"{CODE_PREFIX}{number:04d}"
         if code in existing:
             continue
-        _publish_new(industry_pages[spec["industry"]], build_item(spec, code, rules))
+        _publish_new(
+            industry_pages[spec["industry"]], build_item(spec, code, rules, qualification_types)
+        )
 
     for spec in NOTICES:
         if not _child(sections["notices"], NoticePage, spec["slug"]):

@@ -9,6 +9,7 @@ the ``fees`` app and are linked by foreign key, never copied.
 
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.utils.translation import gettext
@@ -330,7 +331,9 @@ class ServiceItemPage(BasePage):
         context["breadcrumbs"] = list(self.get_ancestors().filter(depth__gt=1))
         context["approval_matters"] = list(self.approval_matters.all())
         context["legal_bases"] = list(self.legal_bases.all())
-        context["qualification_requirements"] = list(self.qualification_requirements.all())
+        context["qualification_requirements"] = list(
+            self.qualification_requirements.select_related("qualification")
+        )
         return context
 
 
@@ -376,27 +379,58 @@ class LegalBasis(Orderable):
 
 
 class QualificationRequirement(Orderable):
-    """资质要求: a qualification type the agency must hold, at a minimum level."""
+    """资质要求: a qualification type of the maintained list (marketplace.QualificationType) the
+    agency must hold, at a minimum level (one of the type's levels; empty = any level)."""
 
     item = ParentalKey(
         ServiceItemPage, related_name="qualification_requirements", on_delete=models.CASCADE
     )
-    qualification_type = models.CharField(
-        _("qualification type"), max_length=120, help_text=_("e.g. 工程造价咨询企业资质")
+    qualification = models.ForeignKey(
+        "marketplace.QualificationType",
+        verbose_name=_("qualification type"),
+        on_delete=models.PROTECT,
+        related_name="requirements",
+        help_text=_("From the maintained list of qualification types, e.g. 工程造价咨询企业"),
     )
     minimum_level = models.CharField(
-        _("minimum level"), max_length=40, blank=True, help_text=_("e.g. 乙级")
+        _("minimum level"),
+        max_length=40,
+        blank=True,
+        help_text=_("One of the type's levels (e.g. 乙级); empty when any level will do."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    panels = [FieldPanel("qualification_type"), FieldPanel("minimum_level"), FieldPanel("note")]
+    panels = [FieldPanel("qualification"), FieldPanel("minimum_level"), FieldPanel("note")]
 
     class Meta(Orderable.Meta):
         verbose_name = _("qualification requirement")
         verbose_name_plural = _("qualification requirements")
 
     def __str__(self) -> str:
-        return f"{self.qualification_type} {self.minimum_level}".strip()
+        name = self.qualification.name if self.qualification_id else ""
+        return f"{name} {self.minimum_level}".strip()
+
+    def clean(self):
+        super().clean()
+        self.minimum_level = (self.minimum_level or "").strip()
+        if not self.minimum_level or not self.qualification_id:
+            return
+        levels = list(self.qualification.levels or [])
+        if self.minimum_level not in levels:
+            if levels:
+                message = _(
+                    "“%(level)s” is not a level of %(type)s; choose one of: %(levels)s, "
+                    "or leave it empty."
+                ) % {
+                    "level": self.minimum_level,
+                    "type": self.qualification.name,
+                    "levels": "、".join(levels),
+                }
+            else:
+                message = _("%(type)s has no levels; leave the minimum level empty.") % {
+                    "type": self.qualification.name
+                }
+            raise ValidationError({"minimum_level": message})
 
 
 # --- Notices -------------------------------------------------------------------------------

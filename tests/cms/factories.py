@@ -17,6 +17,14 @@ from cms.models import (
 _seq = itertools.count(1)
 
 
+def qualification_type(code: str):
+    """A reference qualification type (marketplace.reference) by code, created if missing."""
+    from marketplace.models import QualificationType
+    from marketplace.reference import ensure_qualification_types
+
+    return QualificationType.objects.filter(code=code).first() or ensure_qualification_types()[code]
+
+
 def publish_child(parent, page):
     """Adds ``page`` under ``parent`` and publishes it through a revision, like an editor."""
     page.live = False
@@ -32,7 +40,11 @@ def make_industry_page(catalog, industry, **fields):
     return publish_child(catalog, IndustryPage(industry=industry, **fields))
 
 
-def make_item(industry_page, *, code=None, fee_rule=None, fee_category="", **fields):
+def make_item(
+    industry_page, *, code=None, fee_rule=None, fee_category="", requirements=None, **fields
+):
+    """A published item. ``requirements`` is a list of unsaved QualificationRequirement
+    (default: 环境影响评价单位, any level); pass [] for an item without requirements."""
     n = next(_seq)
     code = code or f"T-{n:05d}"
     fields.setdefault("title", f"测试中介服务事项{n}")
@@ -48,11 +60,13 @@ def make_item(industry_page, *, code=None, fee_rule=None, fee_category="", **fie
         LegalBasis(law_name="《中华人民共和国环境影响评价法》", article="第十六条"),
         LegalBasis(law_name="《中华人民共和国环境影响评价法》", article="第十九条"),
     ]
-    item.qualification_requirements = [
-        QualificationRequirement(
-            qualification_type="环境影响评价单位", minimum_level="", note="信用平台登记"
-        ),
-    ]
+    if requirements is None:
+        requirements = [
+            QualificationRequirement(
+                qualification=qualification_type("eia-unit"), minimum_level="", note="信用平台登记"
+            ),
+        ]
+    item.qualification_requirements = requirements
     return publish_child(industry_page, item)
 
 

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cms.models import ApprovalMatter, LegalBasis, QualificationRequirement
+from marketplace.models import QualificationType
 
 from .factories import make_industry_page, make_item
 
@@ -63,10 +64,11 @@ def test_item_page_query_count_is_fixed(small_and_large, client, django_assert_n
     small = make_item(ecology, fee_rule=rule, fee_category="report")
     first = _count_queries(client, small.url)
     big = make_item(ecology, fee_rule=rule, fee_category="report")
+    qtypes = list(QualificationType.objects.all())
     for n in range(10):
         ApprovalMatter.objects.create(item=big, name=f"审批事项{n}")
         LegalBasis.objects.create(item=big, law_name=f"《条例{n}》", article="第一条")
-        QualificationRequirement.objects.create(item=big, qualification_type=f"资质{n}")
+        QualificationRequirement.objects.create(item=big, qualification=qtypes[n % len(qtypes)])
     client.get(big.url)
     with django_assert_num_queries(first):
         response = client.get(big.url)

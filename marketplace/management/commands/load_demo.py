@@ -12,6 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet-accounts", action="store_true", help="Don't print accounts.")
 
     def handle(self, *args, **options):
+        from agencies import demo as agencies_demo
         from cms.demo import load_catalog
         from cms.fees.demo import load_fee_rules
         from marketplace.demo import load_core_demo
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         rules = load_fee_rules()
         catalog = load_catalog()
         accounts = accounts + list(catalog.get("accounts", []))
+        self.stdout.write(agencies_demo.summary_line(agencies_demo.load_agencies_demo()))
 
         self.stdout.write(
             self.style.SUCCESS(
