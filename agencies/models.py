@@ -135,7 +135,21 @@ class Agency(ConcurrentTransitionMixin, models.Model):
     class Meta:
         verbose_name = _("agency")
         verbose_name_plural = _("agencies")
-        indexes = [models.Index(fields=["status", "submitted_at"])]
+        indexes = [
+            # The review queue: submitted agencies, oldest first (bench/agencies.py at 100k).
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=Q(status="submitted"),
+                name="agencies_review_queue_idx",
+            ),
+            # The public directory and its page count: approved agencies only (index-only
+            # COUNT at 100k: 34 ms -> 11 ms).
+            models.Index(
+                fields=["organisation"],
+                condition=Q(status="approved"),
+                name="agencies_directory_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.organisation.name

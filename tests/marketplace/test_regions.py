@@ -111,3 +111,21 @@ def test_children_endpoint_roots_and_unknown(client, yunnan, django_assert_num_q
         response = client.get(reverse("core:region-roots"))
     assert [c["code"] for c in response.json()["children"]] == ["530000"]
     assert client.get(reverse("core:region-children", args=["999999"])).status_code == 404
+
+
+@pytest.mark.parametrize("scope_code", ["530000", "530100", "530102"])
+def test_code_prefix_q_matches_the_subtree_without_a_join(yunnan, scope_code):
+    scope = Region.objects.get(code=scope_code)
+    by_prefix = set(
+        Region.objects.filter(scope.code_prefix_q("code")).values_list("code", flat=True)
+    )
+    by_ancestry = set(
+        Region.objects.filter(scope.descendant_q()).values_list("code", flat=True)
+    )
+    assert by_prefix == by_ancestry
+    assert scope_code in by_prefix
+    # The organisation filter reads the foreign key column: no join to the region table.
+    from marketplace.models import Organisation
+
+    sql = str(Organisation.objects.filter(scope.code_prefix_q("region__code")).query)
+    assert "marketplace_region" not in sql
