@@ -193,7 +193,7 @@ def test_register_enrol_return_correct_resubmit_approve(client, catalog, km):
     assert agency in list(directory.context["page_obj"])
     profile = client.get(reverse("agencies:profile", args=[agency.pk])).content.decode()
     assert "赵*" in profile and "赵六" not in profile
-    assert "信用等级：暂无" in profile and "合同数：暂无" in profile
+    assert "<dt>信用等级</dt><dd>暂无</dd>" in profile and "<dt>合同数</dt><dd>暂无</dd>" in profile
 
 
 def client_for(user):
