@@ -25,6 +25,8 @@ from agencies.models import (
     Agency,
     AgencyServiceItem,
     CertificateStatus,
+    ChangeRequest,
+    ChangeRequestStatus,
     EnrolmentStatus,
     QualificationCertificate,
 )
@@ -137,6 +139,42 @@ def _scope_q(org: Organisation, pages_by_path: dict) -> Q | None:
     return q & _declares_item_under(paths)
 
 
+def _review_scope(user) -> tuple[Q | None, dict]:
+    """A Q over Agency: what the user's regulators (reviewing roles) cover, or None for
+    nothing; with the industry pages it was built from. Costs the memberships (cached), the
+    regulators with their industries (2) and the industry pages (1)."""
+    orgs = user_organisations(user, kind=OrganisationKind.REGULATOR, roles=REVIEWING_ROLES)
+    if not orgs:
+        return None, {}
+    orgs = list(
+        Organisation.objects.filter(pk__in=[o.pk for o in orgs], is_active=True)
+        .select_related("scope_region")
+        .prefetch_related("scope_industries")
+    )
+    pages_by_path = industry_pages_by_path()
+    scopes = [q for q in (_scope_q(org, pages_by_path) for org in orgs) if q is not None]
+    if not scopes:
+        return None, pages_by_path
+    scope = Q()
+    for q in scopes:
+        scope |= q
+    return scope, pages_by_path
+
+
+def change_request_queue(*, user) -> QuerySet[ChangeRequest]:
+    """变更审核: submitted change requests of agencies in the user's review scope, oldest
+    first; the scope is one EXISTS in SQL, so a page costs the same whatever the backlog."""
+    scope, _pages = _review_scope(user)
+    if scope is None:
+        return ChangeRequest.objects.none()
+    in_scope = Agency.objects.filter(scope, pk=OuterRef("agency_id"))
+    return (
+        ChangeRequest.objects.filter(Exists(in_scope), status=ChangeRequestStatus.SUBMITTED)
+        .select_related("agency__organisation__region", "requested_by")
+        .order_by("created_at", "pk")
+    )
+
+
 # --- the regulator's review queue -------------------------------------------------------------
 
 
@@ -157,23 +195,8 @@ def review_queue(
     organisation and region (1), declared items with their pages (1), certificates with types
     (1). Building the queryset costs the user's memberships (1, cached), the regulators'
     industries (1) and the industry pages (1)."""
-    orgs = user_organisations(user, kind=OrganisationKind.REGULATOR, roles=REVIEWING_ROLES)
-    if not orgs:
-        return Agency.objects.none()
-    orgs = list(
-        Organisation.objects.filter(pk__in=[o.pk for o in orgs], is_active=True)
-        .select_related("scope_region")
-        .prefetch_related("scope_industries")
-    )
-    pages_by_path = industry_pages_by_path()
-    scope = Q()
-    any_scope = False
-    for org in orgs:
-        q = _scope_q(org, pages_by_path)
-        if q is not None:
-            scope |= q
-            any_scope = True
-    if not any_scope:
+    scope, pages_by_path = _review_scope(user)
+    if scope is None:
         return Agency.objects.none()
     matching = Agency.objects.filter(status=EnrolmentStatus.SUBMITTED).filter(scope)
     if region is not None:

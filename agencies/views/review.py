@@ -22,7 +22,7 @@ from agencies.forms import (
     ReviewDecisionForm,
     ReviewQueueFilterForm,
 )
-from agencies.models import Agency, ChangeRequest, ChangeRequestStatus, EnrolmentStatus
+from agencies.models import Agency, ChangeRequest, EnrolmentStatus
 from agencies.views.catalog import service_item_rows
 from agencies.views.common import (
     is_regulator,
@@ -170,13 +170,7 @@ def review_detail(request, pk):
 def change_queue(request):
     """变更审核: submitted change requests of agencies in the regulator's scope."""
     _regulator_only(request)
-    candidates = (
-        ChangeRequest.objects.filter(status=ChangeRequestStatus.SUBMITTED)
-        .select_related("agency__organisation__region", "requested_by")
-        .order_by("created_at")
-    )
-    visible = [cr for cr in candidates if has_perm(request.user, REVIEW_ACTION, cr.agency)]
-    page = paginate(request, visible)
+    page = paginate(request, selectors.change_request_queue(user=request.user))
     return render(
         request,
         "agencies/change_queue.html",

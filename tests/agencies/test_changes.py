@@ -353,3 +353,35 @@ def test_nothing_half_saved_when_applying_fails(agency, reviewer):
 
 
 
+
+
+# --- the regulator's change-request queue -----------------------------------------------------
+
+
+def test_change_queue_is_scoped_and_costs_the_same_whatever_its_length(
+    agency, reviewer, items, django_assert_num_queries
+):
+    from agencies.selectors import change_request_queue
+
+    submit(agency, "name", {"name": "云南新名称咨询有限公司"})
+    out_of_scope = make_regulator_user(region=region("530300"), industries=["ecology"])
+    assert list(change_request_queue(user=out_of_scope)) == []
+
+    def page():
+        return list(change_request_queue(user=reviewer)[:20])
+
+    page()  # warms the per-user membership cache
+    # 4 queries: the regulator with its scope region (1) and industries (1), the industry
+    # pages (1), and the page of requests with their agencies, organisations, regions and
+    # requesters (1).
+    with django_assert_num_queries(4):
+        first = page()
+    assert [c.agency_id for c in first] == [agency.pk]
+
+    for _ in range(3):
+        other = AgencyFactory(status=EnrolmentStatus.APPROVED)
+        CertificateFactory(agency=other)
+        declare_items(other, items["eia"])
+        submit(other, "legal_representative", {"legal_representative": "王五"})
+    with django_assert_num_queries(4):
+        assert len(page()) == 4
