@@ -26,6 +26,7 @@ from agencies.models import EnrolmentStatus, ReviewDecision
 from agencies.services import EDITABLE_STATUSES
 from agencies.views.catalog import service_item_rows
 from agencies.views.common import member_agency, redirect_to, run_service, user_agency_pk
+from marketplace.permissions import has_perm
 
 COMMITMENT_PARAGRAPHS = (
     (
@@ -158,6 +159,7 @@ def enrolment_context(request, agency, **forms):
         or ServiceItemsForm(item_ids=item_ids, initial={"items": [str(i) for i in declared]}),
         "regions_form": forms.get("regions_form") or ServiceRegionsForm(initial=regions_initial),
         "reviews": list(agency.reviews.order_by("-created_at")[:10]),
+        "can_withdraw": has_perm(request.user, "withdraw", agency),
     }
     context["basic_reasons"] = {
         field: reasons.get(key)

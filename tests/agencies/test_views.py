@@ -480,3 +480,27 @@ def test_change_request_submitted_in_portal_and_approved_by_regulator(client, ca
     other = AgencyFactory()
     login(client, other.admin_user)
     assert client.get(reverse("agencies:file", args=["change", change.pk])).status_code == 404
+
+
+def test_withdraw_from_the_enrolment_page(client, catalog):
+    agency = AgencyFactory(status=EnrolmentStatus.SUBMITTED, staff=True)
+    page_url = reverse("agencies:enrolment", args=[agency.pk])
+    withdraw_url = reverse("agencies:enrolment_withdraw", args=[agency.pk])
+
+    # Staff may work on the enrolment but not withdraw it: no form, and a refused post.
+    login(client, agency.staff_user)
+    assert withdraw_url not in client.get(page_url).content.decode()
+    client.post(withdraw_url, {"reason": "不再经营"})
+    agency.refresh_from_db()
+    assert agency.status == EnrolmentStatus.SUBMITTED
+
+    client.logout()
+    login(client, agency.admin_user)
+    assert withdraw_url in client.get(page_url).content.decode()
+    client.post(withdraw_url, {"reason": ""})  # a reason is required
+    agency.refresh_from_db()
+    assert agency.status == EnrolmentStatus.SUBMITTED
+    client.post(withdraw_url, {"reason": "本机构停止中介服务业务"})
+    agency.refresh_from_db()
+    assert agency.status == EnrolmentStatus.WITHDRAWN
+    assert agency.status_reason == "本机构停止中介服务业务"
