@@ -82,8 +82,10 @@ def _uscc_and_corrupted() -> tuple[str, str]:
 
 
 def _yuan(value: Decimal) -> str:
-    """As the fee engine prints it: 9,600.00."""
-    return f"{value:,.2f}"
+    """As the fee engine's messages and the ``|yuan`` filter print it: 9,600.00."""
+    from cms.fees.engine import format_yuan
+
+    return format_yuan(value)
 
 
 def _submit(page, button_name: str) -> None:
@@ -370,7 +372,7 @@ def test_agency_enrols_is_returned_approved_and_lists_an_offering(
     _success(agency, "服务报价已保存。")
     offering_row = agency.locator("#offerings tbody tr", has_text=ITEM_TITLE)
     expect(offering_row, "the offering is listed in the portal").to_have_count(1)
-    expect(offering_row).to_contain_text(f"¥{within:.2f}")
+    expect(offering_row).to_contain_text(f"¥{_yuan(within)}")
     expect(offering_row.locator("td").nth(3), "and it is on the public shelf").to_have_text("是")
 
     # 7. An anonymous visitor sees it on the public profile; personal data is masked.
@@ -388,7 +390,7 @@ def test_agency_enrols_is_returned_approved_and_lists_an_offering(
         "tbody tr", has_text=ITEM_TITLE
     )
     expect(shelf_row, "the offering is on the public profile").to_have_count(1)
-    expect(shelf_row, "with its price, within the ceiling").to_contain_text(f"¥{within:.2f}")
+    expect(shelf_row, "with its price, within the ceiling").to_contain_text(f"¥{_yuan(within)}")
     expect(visitor.locator("body"), "the practitioner's name is masked").to_contain_text(
         PRACTITIONER_MASKED
     )
