@@ -578,6 +578,17 @@ class Offering(models.Model):
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
         help_text=_("下浮率: the percentage below the standard fee, e.g. 15 for 15 %."),
     )
+    reference_amount = models.DecimalField(
+        _("reference amount (yuan)"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "基准金额: the base amount (e.g. the investment) a price is quoted for, where the "
+            "item's fee rule prices an amount; the ceiling is checked at it."
+        ),
+    )
     turnaround_days = models.PositiveSmallIntegerField(
         _("turnaround (working days)"), validators=[MinValueValidator(1)]
     )

@@ -37,8 +37,8 @@ discount offering on an amount-based rule without a reference amount has no shel
 (``StockRecord.price`` is NULL, so Oscar will not sell it from the basket): it is priced per
 project by ``offering_quote(offering=…, amount=project amount)``.
 
-The reference amount is kept on the Oscar product as the text attribute ``reference_amount``
-of the product class (Oscar's own place for per-product data), read by ``offering_reference_amount``.
+The reference amount is a field of the offering (``Offering.reference_amount``): it is part of
+the ceiling check, a regulated fact, so it lives with the offering and not in Oscar.
 
 Visibility
 ----------
@@ -76,14 +76,11 @@ StockRecord = get_model("partner", "StockRecord")
 Product = get_model("catalogue", "Product")
 ProductClass = get_model("catalogue", "ProductClass")
 ProductCategory = get_model("catalogue", "ProductCategory")
-ProductAttribute = get_model("catalogue", "ProductAttribute")
-ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
 Category = get_model("catalogue", "Category")
 
 CURRENCY = "CNY"
 PRODUCT_CLASS_SLUG = "intermediary-service"
 PRODUCT_CLASS_NAME = "中介服务"
-REFERENCE_AMOUNT_CODE = "reference_amount"
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 OFFERING_ROLES = frozenset({Role.ADMIN, Role.STAFF})
@@ -131,8 +128,7 @@ def _item_category_code(item) -> str:
 
 
 def ensure_product_class():
-    """The product class "中介服务" (no stock tracking, no shipping) with its
-    ``reference_amount`` attribute. Idempotent."""
+    """The product class "中介服务" (no stock tracking, no shipping). Idempotent."""
     product_class, created = ProductClass.objects.get_or_create(
         slug=PRODUCT_CLASS_SLUG,
         defaults={
@@ -145,11 +141,6 @@ def ensure_product_class():
         product_class.track_stock = False
         product_class.requires_shipping = False
         product_class.save(update_fields=["track_stock", "requires_shipping"])
-    ProductAttribute.objects.get_or_create(
-        product_class=product_class,
-        code=REFERENCE_AMOUNT_CODE,
-        defaults={"name": "基准金额（元）", "type": ProductAttribute.TEXT, "required": False},
-    )
     return product_class
 
 
@@ -487,16 +478,7 @@ def offering_code(offering: Offering) -> str:
 
 def offering_reference_amount(offering: Offering) -> Decimal | None:
     """The reference amount (基准金额) an offering was priced for, if any."""
-    if offering.product_id is None:
-        return None
-    value = (
-        ProductAttributeValue.objects.filter(
-            product_id=offering.product_id, attribute__code=REFERENCE_AMOUNT_CODE
-        )
-        .values_list("value_text", flat=True)
-        .first()
-    )
-    return Decimal(value) if value else None
+    return offering.reference_amount
 
 
 def _product_title(offering: Offering, agency: Agency | None = None) -> str:
@@ -545,19 +527,6 @@ def _sync_product(
     ProductCategory.objects.filter(product=product).exclude(category=category).delete()
     ProductCategory.objects.get_or_create(product=product, category=category)
     if pricing is not None:
-        if pricing.reference_amount is not None:
-            attribute = ProductAttribute.objects.get(
-                product_class=product_class, code=REFERENCE_AMOUNT_CODE
-            )
-            ProductAttributeValue.objects.update_or_create(
-                product=product,
-                attribute=attribute,
-                defaults={"value_text": str(pricing.reference_amount)},
-            )
-        else:
-            ProductAttributeValue.objects.filter(
-                product=product, attribute__code=REFERENCE_AMOUNT_CODE
-            ).delete()
         StockRecord.objects.filter(product=product).exclude(partner=partner).delete()
         StockRecord.objects.update_or_create(
             product=product,
@@ -650,6 +619,7 @@ def offering_save(
         offering.pricing_mode = pricing.pricing_mode
         offering.price = pricing.price
         offering.discount_rate = pricing.discount_rate
+        offering.reference_amount = pricing.reference_amount
         offering.turnaround_days = turnaround
         offering.description = description
         offering.is_active = True
@@ -690,6 +660,7 @@ def _terms(offering: Offering) -> dict:
         "pricing_mode": offering.pricing_mode,
         "price": _str(offering.price),
         "discount_rate": _str(offering.discount_rate),
+        "reference_amount": _str(offering.reference_amount),
         "turnaround_days": offering.turnaround_days,
         "is_active": offering.is_active,
     }
@@ -801,11 +772,8 @@ def public_offerings(*, service_item=None, agency=None) -> QuerySet[Offering]:
     """The offerings on the public shelf, cheapest first (priced per project last), in ONE
     query: each row carries its agency and organisation, item, product and the annotations
     ``shelf_price`` (the stock record's CNY price, None when priced per project) and
-    ``shelf_reference_amount`` (text, or None)."""
+    ``shelf_reference_amount`` (the offering's reference amount, or None)."""
     stock = StockRecord.objects.filter(product=OuterRef("product_id")).order_by("pk")
-    reference = ProductAttributeValue.objects.filter(
-        product=OuterRef("product_id"), attribute__code=REFERENCE_AMOUNT_CODE
-    )
     queryset = (
         Offering.objects.filter(
             is_active=True,
@@ -816,7 +784,7 @@ def public_offerings(*, service_item=None, agency=None) -> QuerySet[Offering]:
         .select_related("agency__organisation", "service_item", "product")
         .annotate(
             shelf_price=Subquery(stock.values("price")[:1]),
-            shelf_reference_amount=Subquery(reference.values("value_text")[:1]),
+            shelf_reference_amount=F("reference_amount"),
         )
     )
     if service_item is not None:
