@@ -45,9 +45,9 @@ from agencies.models import (
     EnrolmentStatus,
     QualificationCertificate,
 )
+from agencies.services import notify_agency_members
 from marketplace import audit
-from marketplace.models import Membership, Organisation, QualificationType, Role
-from marketplace.notifications import notify
+from marketplace.models import Organisation, QualificationType, Role
 from marketplace.permissions import is_member, require_perm, rule
 from marketplace.uploads import validate_scan
 
@@ -232,28 +232,6 @@ def clean_payload(
 # --- services -----------------------------------------------------------------------------------
 
 
-def _members(agency: Agency):
-    return [
-        m.user
-        for m in Membership.objects.filter(
-            organisation_id=agency.organisation_id, is_active=True, user__is_active=True
-        ).select_related("user")
-    ]
-
-
-def _notify(agency: Agency, *, verb: str, title: str, body: str = "") -> None:
-    for user in _members(agency):
-        notify(
-            recipient=user,
-            title=title,
-            body=body,
-            verb=verb,
-            url=f"/agencies/portal/{agency.pk}/",
-            organisation=agency.organisation,
-            email=True,
-        )
-
-
 def _lock_request(change_request: ChangeRequest) -> ChangeRequest:
     return (
         ChangeRequest.objects.select_for_update(of=("self",))
@@ -423,7 +401,7 @@ def change_request_approve(
         partner_sync(agency=agency)  # the partner's name; refreshes the shelf too
     else:
         shelf_refresh(agency=agency)
-    _notify(
+    notify_agency_members(
         agency,
         verb="change_request.approved",
         title=_("Your change request is approved: %(kind)s") % {"kind": change.get_kind_display()},
@@ -445,7 +423,7 @@ def change_request_reject(*, actor, change_request: ChangeRequest, reason: str) 
         raise _not_open(change)
     change.reject(by=actor, reason=reason, data={"kind": change.kind})
     change.save()
-    _notify(
+    notify_agency_members(
         change.agency,
         verb="change_request.rejected",
         title=_("Your change request is rejected: %(kind)s") % {"kind": change.get_kind_display()},

@@ -33,9 +33,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agencies.models import Agency, CertificateStatus, EnrolmentStatus, QualificationCertificate
+from agencies.services import notify_agency_members
 from marketplace import chronograph
-from marketplace.models import Membership
-from marketplace.notifications import notify
 from marketplace.workdays import SHANGHAI
 
 logger = logging.getLogger(__name__)
@@ -95,32 +94,13 @@ def certificate_expiry_run(*, today: datetime.date) -> dict[str, list[int]]:
     return summary
 
 
-def _members(agency_id: int):
-    return [
-        m.user
-        for m in Membership.objects.filter(
-            organisation__agency__pk=agency_id, is_active=True, user__is_active=True
-        ).select_related("user")
-    ]
-
-
 def _certificate_label(certificate: QualificationCertificate) -> str:
     level = f" {certificate.level}" if certificate.level else ""
     return f"{certificate.qualification_type.name}{level}（{certificate.certificate_number}）"
 
 
 def _notify_members(certificate, *, verb: str, title: str, body: str, key: str) -> None:
-    for user in _members(certificate.agency_id):
-        notify(
-            recipient=user,
-            title=title,
-            body=body,
-            verb=verb,
-            url=f"/agencies/portal/{certificate.agency_id}/",
-            organisation=certificate.agency.organisation,
-            email=True,
-            dedupe_key=f"{key}:{user.pk}",
-        )
+    notify_agency_members(certificate.agency, verb=verb, title=title, body=body, dedupe_key=key)
 
 
 def _locked_certificate(pk: int) -> QualificationCertificate:

@@ -143,25 +143,24 @@ def _raise(errors: dict[str, list[str]]) -> None:
         raise ValidationError(errors)
 
 
-def _members(agency: Agency) -> list[User]:
-    return [
-        m.user
-        for m in Membership.objects.filter(
-            organisation_id=agency.organisation_id, is_active=True, user__is_active=True
-        ).select_related("user")
-    ]
-
-
-def _notify_members(agency: Agency, *, verb: str, title: str, body: str = "") -> None:
-    for user in _members(agency):
+def notify_agency_members(
+    agency: Agency, *, verb: str, title: str, body: str = "", dedupe_key: str = ""
+) -> None:
+    """Queues a notification (and e-mail) to every active member of ``agency``, linking to
+    its portal. With ``dedupe_key``, each member gets it at most once ever (key:user)."""
+    members = Membership.objects.filter(
+        organisation_id=agency.organisation_id, is_active=True, user__is_active=True
+    ).select_related("user", "organisation")
+    for membership in members:
         notify(
-            recipient=user,
+            recipient=membership.user,
             title=title,
             body=body,
             verb=verb,
             url=f"/agencies/portal/{agency.pk}/",
-            organisation=agency.organisation,
+            organisation=membership.organisation,
             email=True,
+            dedupe_key=f"{dedupe_key}:{membership.user_id}" if dedupe_key else None,
         )
 
 
@@ -713,7 +712,7 @@ def enrolment_approve(*, actor: User, agency: Agency, comment: str = "") -> Agen
     locked.approve(by=actor, reason=comment, data={"review": review.pk, "regulator": regulator.pk})
     locked.save()
     _partner_sync(locked)
-    _notify_members(
+    notify_agency_members(
         locked,
         verb="agency.approved",
         title=_("Your enrolment is approved"),
@@ -767,7 +766,7 @@ def enrolment_return(
         data={"review": review.pk, "fields": sorted(reasons)},
     )
     locked.save()
-    _notify_members(
+    notify_agency_members(
         locked,
         verb="agency.returned",
         title=_("Your enrolment is returned for correction"),
@@ -813,7 +812,7 @@ def agency_suspend(*, actor: User | None = None, agency: Agency, reason: str) ->
 
     # Off the shelf at once: a suspended agency's products must not stay public in Oscar.
     shelf_refresh(agency=locked)
-    _notify_members(
+    notify_agency_members(
         locked,
         verb="agency.suspended",
         title=_("Your agency is suspended"),
