@@ -513,9 +513,7 @@ class ChangeRequest(ConcurrentTransitionMixin, models.Model):
     )
     def approve(self, *, by=None, reason: str = "", data=None) -> None:
         """Approved: the caller applies ``payload`` to the agency in the same transaction."""
-        self.decided_by = by if getattr(by, "pk", None) else None
-        self.decided_at = timezone.now()
-        self.decision_reason = reason or ""
+        self._record_decision(by, reason)
 
     @transition(
         field=status,
@@ -524,6 +522,9 @@ class ChangeRequest(ConcurrentTransitionMixin, models.Model):
         permission=_allowed("review"),
     )
     def reject(self, *, by=None, reason: str = "", data=None) -> None:
+        self._record_decision(by, reason)
+
+    def _record_decision(self, by, reason: str) -> None:
         self.decided_by = by if getattr(by, "pk", None) else None
         self.decided_at = timezone.now()
         self.decision_reason = reason or ""

@@ -4,6 +4,8 @@ import uuid
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 # The request id and client address reach the audit helper without being passed through every
 # service signature. A context variable (not a thread-local) is correct under ASGI too.
@@ -75,9 +77,6 @@ class ChineseFirstLocaleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.utils import translation
-        from django.utils.cache import patch_vary_headers
-
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         supported = {code for code, _name in settings.LANGUAGES}
         language = chosen if chosen in supported else settings.LANGUAGE_CODE
