@@ -47,7 +47,7 @@ from agencies.models import (
 )
 from agencies.services import notify_agency_members
 from marketplace import audit
-from marketplace.models import Organisation, QualificationType, Role
+from marketplace.models import QualificationType, Role
 from marketplace.permissions import is_member, require_perm, rule
 from marketplace.uploads import validate_scan
 
@@ -355,8 +355,9 @@ def change_request_approve(
     before = _current_value(agency, change.kind)
     applied: dict[str, Any] = dict(clean)
     if change.kind == ChangeRequestKind.NAME:
-        Organisation.objects.filter(pk=agency.organisation_id).update(name=clean["name"])
+        # save(), not update(): the organisation's post_save keeps the search index in step.
         agency.organisation.name = clean["name"]
+        agency.organisation.save(update_fields=["name"])
     elif change.kind == ChangeRequestKind.LEGAL_REPRESENTATIVE:
         Agency.objects.filter(pk=agency.pk).update(
             legal_representative=clean["legal_representative"], updated_at=timezone.now()

@@ -67,6 +67,13 @@ class EnrolmentStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("withdrawn")  # 已撤回
 
 
+class CreditGrade(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+
+
 class ServiceScope(models.TextChoices):
     PROVINCE = "province", _("province-wide")  # 全省执业
     REGIONS = "regions", _("selected regions")
@@ -120,6 +127,15 @@ class Agency(ConcurrentTransitionMixin, models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     status_reason = models.TextField(_("reason of the current status"), blank=True)
+    # 信用评价: the current grade and score, for display, search and eligibility. Computed
+    # from ratings, complaints and sanctions by the ratings app, which keeps the history; until
+    # it does, every agency is unrated (blank grade, no score).
+    credit_grade = models.CharField(
+        _("credit grade"), max_length=1, choices=CreditGrade.choices, blank=True
+    )
+    credit_score = models.DecimalField(
+        _("credit score"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
     # Oscar's seller record, created or updated on approval.
     partner = models.OneToOneField(
         "partner.Partner",

@@ -7,3 +7,11 @@ class SearchConfig(AppConfig):
     # Oscar already owns the label "search".
     label = "mp_search"
     verbose_name = _("Search")
+
+    def ready(self) -> None:
+        # The built-in kinds, the outbox handler and the reconcile job register on import.
+        from search import indexing, signals
+        from search.kinds import agencies, catalog  # noqa: F401
+
+        signals.connect()
+        del indexing

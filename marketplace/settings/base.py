@@ -238,6 +238,26 @@ WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "xlsx", "ofd", "txt"]
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
 
+# --- Search (search/, app label mp_search) -------------------------------------------------
+# BACKEND "database" (the embedded default) or "elasticsearch" (production). With Elasticsearch,
+# FALLBACK "database" answers from the database index (kept in step too) when Elasticsearch is
+# down, with a notice; "none" answers 503 instead.
+SEARCH = {
+    "BACKEND": env("SEARCH_BACKEND", default="database"),
+    "ELASTICSEARCH_URL": env("ELASTICSEARCH_URL", default="http://127.0.0.1:9200"),
+    "INDEX_PREFIX": env("SEARCH_INDEX_PREFIX", default="marketplace"),
+    "FALLBACK": env("SEARCH_FALLBACK", default="database"),
+    # Seconds a search request waits for Elasticsearch before the fallback answers.
+    "TIMEOUT": env.float("SEARCH_TIMEOUT", default=3.0),
+    # Seconds Elasticsearch is left alone after a failure (circuit breaker).
+    "RETRY_AFTER": env.int("SEARCH_RETRY_AFTER", default=15),
+    # How far results can be paged (page × page size); deeper pages are refused with advice.
+    "MAX_RESULT_WINDOW": 1000,
+    # Old index versions kept after a reindex, for a rollback by alias.
+    "KEEP_INDEXES": env.int("SEARCH_KEEP_INDEXES", default=0),
+    "REPLICAS": env.int("SEARCH_REPLICAS", default=0),
+}
+
 # --- Oscar --------------------------------------------------------------------------------
 OSCAR_SHOP_NAME = "中介服务超市"
 OSCAR_SHOP_TAGLINE = "服务超市"

@@ -1,0 +1,59 @@
+"""The interface both backends implement. Callers use search/api.py, not backends directly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from search.documents import IndexDoc
+from search.kinds.base import SearchKind
+from search.query import SearchRequest, SearchResult
+
+
+class SearchUnavailable(RuntimeError):
+    """The backend cannot answer now (not reachable, timed out, refused)."""
+
+
+@dataclass
+class RebuildReport:
+    kind: str
+    backend: str
+    index: str = ""
+    documents: int = 0
+    written: int = 0
+    deleted: int = 0
+    extract_seconds: float = 0.0
+    load_seconds: float = 0.0
+    removed_indexes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+Progress = Callable[[int], None]  # called with the number of documents just handled
+
+
+class Backend:
+    name: str = ""
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        raise NotImplementedError
+
+    def upsert(self, kind: SearchKind, docs: list[IndexDoc]) -> None:
+        raise NotImplementedError
+
+    def delete(self, kind: SearchKind, ids: Iterable[str]) -> None:
+        raise NotImplementedError
+
+    def fingerprints(self, kind: SearchKind) -> dict[str, str]:
+        """{object id: fingerprint} of everything in the live index of ``kind``."""
+        raise NotImplementedError
+
+    def rebuild(
+        self, kind: SearchKind, *, batch_size: int = 500, progress: Progress | None = None
+    ) -> RebuildReport:
+        """Rebuilds the index of ``kind`` from the database while search keeps serving."""
+        raise NotImplementedError
+
+    def ping(self) -> None:
+        """Raises ``SearchUnavailable`` when the backend cannot be reached."""
