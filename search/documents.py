@@ -30,9 +30,12 @@ def sort_key(name: str) -> str:
 
     normal = normalize(name)
     syllables = lazy_pinyin(normal, style=Style.NORMAL, errors="default")
-    key = " ".join(s for s in syllables if s.strip())
+    # Syllables joined by "_", which sorts below every letter (huan_ before huang), and the
+    # end of the pinyin marked by " ", which sorts below "_": so a name sorts before its own
+    # extensions (环境公司 before 环境公司昆明分公司).
+    key = "_".join(w for s in syllables for w in s.split() if w)
     # The name's code points in hex keep the key ASCII while making it unique per name.
-    return (key[:200] + "|" + normal.encode("utf-8").hex())[:290]
+    return (key[:200] + " " + normal.encode("utf-8").hex())[:290]
 
 
 @dataclass

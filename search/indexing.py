@@ -79,9 +79,20 @@ def mark_dirty(kind_name: str, ids: Iterable) -> None:
             )
 
 
+def _forget(kind_name: str, ids: Iterable[str]) -> None:
+    """Drops ``ids`` from the current transaction's queued set: they are synced now, so a
+    later change in the same transaction must queue them again (a delivery inside the
+    transaction that marked them: a sweep within an atomic block, a test)."""
+    queued = transaction.get_connection().__dict__.get("_mp_search_queued")
+    if queued:
+        for i in ids:
+            queued.pop((kind_name, str(i)), None)
+
+
 @outbox.handler(TOPIC)
 def deliver_sync(payload: dict, *, message=None) -> None:
     sync(get_kind(payload["kind"]), payload["ids"], backend=backend_named(payload["backend"]))
+    _forget(payload["kind"], payload["ids"])
 
 
 @dataclass

@@ -33,7 +33,7 @@ class SearchDocument(models.Model):
             models.UniqueConstraint(fields=["kind", "object_id"], name="mp_search_doc_unique")
         ]
         indexes = [
-            models.Index(fields=["kind", "sort_name", "id"], name="mp_search_doc_name"),
+            models.Index(fields=["kind", "sort_name", "object_id"], name="mp_search_doc_name"),
             models.Index(fields=["kind", "title_norm"], name="mp_search_doc_title"),
             models.Index(fields=["kind", "sort_number"], name="mp_search_doc_number"),
         ]

@@ -23,10 +23,11 @@ MAX_TERMS = 8
 RESERVED = ("q", "page", "sort", "page_size")
 
 # A query's terms: runs of CJK ideographs, or runs of other letters and digits. Punctuation
-# separates terms and is otherwise ignored, by both backends alike; splitting where the
-# script changes keeps Elasticsearch's phrase positions aligned with the indexed bigrams.
+# (the underscore included: it is a "word" character to regular expressions only) separates
+# terms and is otherwise ignored, by both backends alike; splitting where the script changes
+# keeps Elasticsearch's phrase positions aligned with the indexed bigrams.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-TERM = re.compile(f"[{_CJK}]+|[^\\W{_CJK}]+")
+TERM = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 
 
 class BadSearch(ValueError):
@@ -210,7 +211,9 @@ def parse(kind: SearchKind, params) -> SearchRequest:
     for param, value in raw_filters.items():
         facet = kind.facet(param)
         if len(value) > 100:
-            raise BadSearch(_("The value of “%(name)s” is too long.") % {"name": param}, param)
+            raise BadSearch(
+                _("The value of “%(name)s” is too long.") % {"name": param}, param=param
+            )
         if facet.requires and facet.requires not in raw_filters:
             raise BadSearch(
                 _("“%(name)s” can only be used together with “%(other)s”.")

@@ -19,7 +19,9 @@ def _media_in_tmp(settings, tmp_path):
 
 def _is_serialized_transactional(item) -> bool:
     marker = item.get_closest_marker("django_db")
-    return bool(marker and marker.kwargs.get("transaction") and marker.kwargs.get("serialized_rollback"))
+    return bool(
+        marker and marker.kwargs.get("transaction") and marker.kwargs.get("serialized_rollback")
+    )
 
 
 _DB_BLOCKER: list = []
@@ -78,8 +80,6 @@ def restore_migrated_data(django_db_blocker) -> None:
         ContentType.objects.clear_cache()
 
 
-
-
 def _reset_sequences(connection, model_labels) -> None:
     """The flush above resets the id sequences (to 1) and the migrated rows are loaded back with
     their ids, so on PostgreSQL the next insert would reuse id 1 (IntegrityError on, e.g.,
@@ -93,3 +93,115 @@ def _reset_sequences(connection, model_labels) -> None:
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
+
+
+# --- Elasticsearch (the noida-db emulator, DESIGN §8) -----------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(tmp_path_factory):
+    """The URL of an Elasticsearch-protocol server for this test session: the ``noida-db``
+    emulator (dev requirements) on a free port of 127.0.0.1, with its data in a temporary
+    directory; stopped and removed at the end of the session. It speaks the Elasticsearch 8
+    HTTP API (the official client accepts it) but scans instead of indexing and ranks
+    differently: tests assert behaviour, not scores. (Its binary prints a harmless GLIBC "weak
+    version" warning on stderr.)"""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    binary = Path(sys.executable).with_name("noida-db")
+    if not binary.exists():
+        found = shutil.which("noida-db")
+        if found is None:
+            pytest.fail("noida-db is not installed: install the dev requirements")
+        binary = Path(found)
+    data_dir = tmp_path_factory.mktemp("noida-db")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (data_dir.parent / f"{data_dir.name}.log").open("wb")
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only
+    process = subprocess.Popen(
+        [
+            str(binary),
+            "start",
+            "--data-dir",
+            str(data_dir),
+            "--only",
+            "elasticsearch",
+            "--elasticsearch-port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # Its own process group: the console script is a Python wrapper around the real
+        # binary, and terminating only the wrapper would leave the server running.
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"noida-db exited with {process.returncode} before answering; log: "
+                    f"{Path(log.name).read_text(errors='replace')[-2000:]}"
+                )
+            try:
+                with no_proxy.open(url + "/", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"noida-db did not answer on {url} within 20 s; log: "
+                    f"{Path(log.name).read_text(errors='replace')[-2000:]}"
+                )
+            time.sleep(0.1)
+        yield url
+    finally:
+        _stop_group(process)
+        log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _stop_group(process, *, grace: float = 10.0) -> None:
+    """Terminates the process group led by ``process`` (started with start_new_session): the
+    wrapper and the server it runs. SIGTERM, then SIGKILL for whatever is left after
+    ``grace`` seconds."""
+    import os
+    import signal
+    import time
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        process.poll()  # reap the wrapper, or the group never looks empty
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=5)

@@ -3,8 +3,9 @@ Elasticsearch is down. Its index is the relational copy in search/models.py.
 
 Matching: every word of the query must occur in the document's text (a substring match on the
 normalised text: 环境 finds 云南某某环境科技有限公司) or equal one of its keywords (a USCC, an
-item code). Ranking: exact title, then title prefix, then every word in the title, then the
-rest; ties by name (pinyin order). The same rules as the Elasticsearch backend, which the
+item code); or the whole text equals a keyword (YN-ZJ-0001, whose words are in no text).
+Ranking: exact title, then title prefix, then every word in the title, then the rest; ties by
+name (pinyin order). The same rules as the Elasticsearch backend, which the
 contract tests (tests/search/test_contract.py) hold both to.
 
 Queries per search: the count, the page, one per counted facet (the document filter is a
@@ -41,10 +42,13 @@ class DatabaseBackend(Backend):
     def _matching(self, request: SearchRequest, *, exclude: str | None = None):
         kind = request.kind.name
         docs = SearchDocument.objects.filter(kind=kind)
-        for term in request.terms:
-            docs = docs.filter(
-                Q(search_text__contains=term) | _has(kind, KEYWORD_FIELD, term.upper())
-            )
+        if request.text:
+            words = Q()
+            for term in request.terms:
+                words &= Q(search_text__contains=term) | _has(kind, KEYWORD_FIELD, term.upper())
+            # The whole text equal to a keyword matches too: an item code such as YN-ZJ-0001
+            # is split into words by its hyphens, and those words are in no text.
+            docs = docs.filter(words | _has(kind, KEYWORD_FIELD, request.text.upper()))
         for param, (field, value) in request.filters.items():
             if param != exclude:
                 docs = docs.filter(_has(kind, field, value))
@@ -63,15 +67,15 @@ class DatabaseBackend(Backend):
                 default=Value(1),
                 output_field=IntegerField(),
             )
-            return docs.annotate(rank=rank).order_by("-rank", "sort_name", "id")
+            return docs.annotate(rank=rank).order_by("-rank", "sort_name", "object_id")
         if sort is not None and sort.field and sort.field == request.kind.numeric_sort:
             number = (
                 F("sort_number").desc(nulls_last=True)
                 if sort.descending
                 else F("sort_number").asc(nulls_last=True)
             )
-            return docs.order_by(number, "sort_name", "id")
-        return docs.order_by("sort_name", "id")
+            return docs.order_by(number, "sort_name", "object_id")
+        return docs.order_by("sort_name", "object_id")
 
     def search(self, request: SearchRequest) -> SearchResult:
         kind = request.kind

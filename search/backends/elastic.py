@@ -6,9 +6,11 @@ alias in one ``_aliases`` call, so search serves the old version until the new o
 
 Chinese text: the index analyzer is the standard tokenizer with ``cjk_width``, ``lowercase`` and
 ``cjk_bigram`` keeping unigrams, all shipped with Elasticsearch (no plugin); the search analyzer
-is the built-in ``cjk`` (bigrams). Each query word is a ``match_phrase``, i.e. its bigrams at
-consecutive positions: a substring match, as in the database backend (环境 finds
-云南某某环境科技有限公司; 境技 does not). A single character matches the indexed unigrams.
+is the built-in ``cjk`` (bigrams) without its English stop words. Each query word is a
+``match_phrase``, i.e. its bigrams at consecutive positions: a substring match, as in the
+database backend (环境 finds 云南某某环境科技有限公司; 境技 does not). A single character matches
+the indexed unigrams. Latin letters and digits match whole words only (the database backend
+matches them as substrings too). The whole text equal to a keyword (USCC, item code) matches.
 
 Every query is built from ``Q``/``A`` objects with the user's text as a value; nothing is
 spliced into a query string, so quotes, brackets, ``*`` and ``\\`` are inert.
@@ -56,9 +58,16 @@ cjk_index = analyzer(
     ],
 )
 
+# The built-in ``cjk`` analyzer without its English stop words: with them, a query word such
+# as "the" or "of" analyses to nothing, its phrase matches nothing, and the whole search
+# (every word must match) finds nothing, where the database backend finds the name.
+cjk_search = analyzer(
+    "cjk_search", tokenizer="standard", filter=["cjk_width", "lowercase", "cjk_bigram"]
+)
+
 
 def _text() -> Text:
-    return Text(analyzer=cjk_index, search_analyzer="cjk")
+    return Text(analyzer=cjk_index, search_analyzer=cjk_search)
 
 
 class BaseDocument(Document):
@@ -161,6 +170,18 @@ class ElasticsearchBackend(Backend):
             )
         should = []
         if request.text:
+            # The whole text equal to a keyword matches too (an item code such as YN-ZJ-0001
+            # is split into words by its hyphens, and those words are in no text).
+            must = [
+                Q(
+                    "bool",
+                    should=[
+                        Q("bool", must=must),
+                        Q("term", keywords={"value": request.text.upper(), "boost": 50}),
+                    ],
+                    minimum_should_match=1,
+                )
+            ]
             should = [
                 Q("term", title_norm={"value": request.text, "boost": 100}),
                 Q("prefix", title_norm={"value": request.text, "boost": 20}),
@@ -369,6 +390,8 @@ class ElasticsearchBackend(Backend):
             current = sorted(self.client.indices.get_alias(name=alias).body)
         except NotFoundError:
             pass
+        except (TransportError, ApiError) as exc:
+            raise SearchUnavailable(str(exc)) from exc
         actions = [{"remove": {"index": old, "alias": alias}} for old in current]
         actions.append({"add": {"index": name, "alias": alias}})
         self._call(self.client.indices.update_aliases, actions=actions)

@@ -165,7 +165,9 @@ class AgencyKind(SearchKind):
                 if qtype.levels and cert.level in qtype.levels:
                     for lower in qtype.levels[qtype.levels.index(cert.level) :]:
                         qual_levels.add(f"{qtype.code}:{lower}")
-            eligible = bool(qualified.get(agency.pk))
+            # Qualified for one of *its own* declared items: ``qualified`` is computed over
+            # the items declared by the whole batch.
+            eligible = bool(qualified.get(agency.pk, set()) & {i.pk for i in items})
             prices = [o.price for o in agency.active_offerings if o.price is not None]
             grade = getattr(agency, "credit_grade", "") or ""
             score = getattr(agency, "credit_score", None)
