@@ -1,12 +1,13 @@
 from django.urls import path
 
 from agencies.views import enrolment, files, portal, public, review
+from search.views import agency_directory
 
 app_name = "agencies"
 
 urlpatterns = [
     # Public
-    path("", public.directory, name="directory"),
+    path("", agency_directory, name="directory"),  # 名录检索, search/views.py
     path("<int:pk>/", public.profile, name="profile"),
     # Enrolment (入驻申请)
     path("enrol/", enrolment.enrol_start, name="enrol_start"),

@@ -120,10 +120,26 @@ class CatalogIndexPage(BasePage):
         verbose_name = _("catalog index page")
         verbose_name_plural = _("catalog index pages")
 
+    # Parameters of the catalog search (kind "service_item"): the search box and the filters
+    # the page shares with it; anything else in the query string is ignored, as without it.
+    SEARCH_PARAMS = ("q", "industry", "department", "fee", "sort", "page")
+
+    def serve(self, request, *args, **kwargs):
+        if not _search_text(request):
+            return super().serve(request, *args, **kwargs)
+        # Search results follow the index (updated through the outbox after a publish, so
+        # possibly after the page cache was invalidated) and any text makes a new URL: never
+        # cached. Bad input is a 400 and no answering backend a 503, with the page around.
+        response = super(BasePage, self).serve(request, *args, **kwargs)
+        response.status_code = response.context_data.get("search_status", 200)
+        return response
+
     def get_context(self, request, *args, **kwargs):
         """A fixed number of queries whatever the number of items: industry pages (1), the
         distinct departments (1), the paginator's count (1) and the page of items with their fee
-        rules (1). Each item's industry is found from its tree path, not by a query per item."""
+        rules (1). Each item's industry is found from its tree path, not by a query per item.
+        With search text (``q``), the items come from the search instead (the count, the page
+        and the facets: see tests/search/test_views.py)."""
         context = super().get_context(request, *args, **kwargs)
         industry_pages = list(
             IndustryPage.objects.live()
@@ -139,6 +155,10 @@ class CatalogIndexPage(BasePage):
             .values_list("responsible_department", flat=True)
             .distinct()
         )
+        context.update(industry_pages=industry_pages, departments=departments)
+        if _search_text(request):
+            context.update(self._search_context(request))
+            return context
 
         messages = []
         industry_code = request.GET.get("industry", "").strip()
@@ -171,8 +191,6 @@ class CatalogIndexPage(BasePage):
             item.industry_page = by_path.get(item.path[:-steplen])
 
         context.update(
-            industry_pages=industry_pages,
-            departments=departments,
             selected_industry=industry_code,
             selected_department=department,
             filter_messages=messages,
@@ -184,6 +202,54 @@ class CatalogIndexPage(BasePage):
             ),
         )
         return context
+
+    def _search_context(self, request) -> dict:
+        """The catalog search: ``search("service_item", …)`` with the page's parameters."""
+        from search.api import search
+        from search.backends.base import SearchUnavailable
+        from search.kinds import get_kind
+        from search.presenters import link_params, present, submitted
+        from search.query import BadSearch
+
+        query = submitted(request.GET)
+        for key in list(query):
+            if key not in self.SEARCH_PARAMS:
+                del query[key]
+        params = link_params(query)
+        kind = get_kind("service_item")
+        context = {
+            "searching": True,
+            "q": params.get("q", ""),
+            "selected_industry": params.get("industry", ""),
+            "selected_department": params.get("department", ""),
+            "search_hidden": [(k, v) for k, v in params.items() if k in ("fee", "sort")],
+            "search_status": 200,
+        }
+        try:
+            result = search(kind.name, query)
+        except BadSearch as exc:
+            context.update(search_status=400, search_error=exc.message, error_param=exc.param)
+            return context
+        except SearchUnavailable:
+            message = gettext("Search is temporarily unavailable. Please try again shortly.")
+            context.update(search_status=503, search_error=message)
+            return context
+        shown = present(kind, result, params)
+        context.update(
+            search_result=result,
+            hits=[hit.data for hit in result.hits],
+            panels=shown.panels,
+            chips=shown.chips,
+            pagination=shown.pagination,
+            past_last_page_url=shown.past_last_page_url,
+            is_filtered=True,
+        )
+        return context
+
+
+def _search_text(request) -> bool:
+    """Whether the catalog is searched: some text in ``q`` (an empty box lists as before)."""
+    return bool(request.GET.get("q", "").strip())
 
 
 class IndustryPage(BasePage):

@@ -17,6 +17,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("shop/", include(apps.get_app_config("oscar").urls[0])),
     path("api/fees/", include("cms.fees.urls")),
+    path("api/search/", include("search.urls")),
     path("fees/", include("cms.fees.urls_public")),
     path("agencies/", include("agencies.urls")),
     path("", include("marketplace.urls_core")),

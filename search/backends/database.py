@@ -8,6 +8,10 @@ Ranking: exact title, then title prefix, then every word in the title, then the 
 name (pinyin order). The same rules as the Elasticsearch backend, which the
 contract tests (tests/search/test_contract.py) hold both to.
 
+Facets are counted "disjunctively": each without its own filter (but with all the others), so
+a facet's other values show what choosing them instead would give; the hierarchical region
+facet keeps its filter and counts the chosen region's children.
+
 Queries per search: the count, the page, one per counted facet (the document filter is a
 subquery, not a list of ids) — see tests/search/test_database_backend.py."""
 
@@ -91,9 +95,13 @@ class DatabaseBackend(Backend):
             field = kind.bucket_field(facet, request.raw_filters)
             if field is None:
                 continue
+            # Each facet is counted without its own filter, so the other values' counts say
+            # what choosing them instead would give; a hierarchical facet keeps its filter
+            # (its buckets are the chosen region's children).
+            scope = docs if facet.levels else self._matching(request, exclude=facet.param)
             counts = list(
                 SearchFacetValue.objects.filter(
-                    kind=kind.name, field=field, document__in=docs.values("pk")
+                    kind=kind.name, field=field, document__in=scope.values("pk")
                 )
                 .values_list("value")
                 .annotate(n=Count("id"))

@@ -153,6 +153,14 @@ class ElasticsearchBackend(Backend):
 
     # --- reading --------------------------------------------------------------------------
 
+    @staticmethod
+    def _filters(request: SearchRequest, *, exclude: str | None = None) -> list:
+        return [
+            Q("term", **{f"facets.{field}": value})
+            for param, (field, value) in request.filters.items()
+            if param != exclude
+        ]
+
     def _query(self, request: SearchRequest):
         must = []
         for term in request.terms:
@@ -186,10 +194,9 @@ class ElasticsearchBackend(Backend):
                 Q("term", title_norm={"value": request.text, "boost": 100}),
                 Q("prefix", title_norm={"value": request.text, "boost": 20}),
             ]
-        filters = [
-            Q("term", **{f"facets.{field}": value}) for field, value in request.filters.values()
-        ]
-        return Q("bool", must=must or [Q("match_all")], should=should, filter=filters)
+        # The filters are a post_filter (search()): aggregations see the text match only and
+        # apply the filters themselves, each facet without its own (disjunctive counts).
+        return Q("bool", must=must or [Q("match_all")], should=should)
 
     def _sort(self, request: SearchRequest) -> list:
         sort = request.kind.sort(request.sort)
@@ -208,6 +215,7 @@ class ElasticsearchBackend(Backend):
         s = (
             Search(using=self.client, index=self.alias(kind))
             .query(self._query(request))
+            .post_filter(Q("bool", filter=self._filters(request)))
             .sort(*self._sort(request))
             .source(["data"])
             .extra(track_total_hits=True, from_=request.offset, size=request.page_size)
@@ -218,8 +226,15 @@ class ElasticsearchBackend(Backend):
             if field is None:
                 continue
             counted.append(facet)
+            # As in the database backend: each facet counted without its own filter, except
+            # the hierarchical one (its buckets are the chosen region's children).
+            own = None if facet.levels else facet.param
             s.aggs.bucket(
                 facet.param,
+                "filter",
+                filter=Q("bool", filter=self._filters(request, exclude=own)),
+            ).bucket(
+                "values",
                 A(
                     "terms",
                     field=f"facets.{field}",
@@ -236,7 +251,7 @@ class ElasticsearchBackend(Backend):
                 facet,
                 [
                     (str(b["key"]), b["doc_count"])
-                    for b in aggs.get(facet.param, {}).get("buckets", [])
+                    for b in aggs.get(facet.param, {}).get("values", {}).get("buckets", [])
                 ],
                 request,
             )

@@ -308,7 +308,7 @@ class AgencyKind(SearchKind):
         if facet.param == "region":
             return dict(Region.objects.filter(code__in=values).values_list("code", "name"))
         if facet.param == "industry":
-            return dict(Industry.objects.filter(code__in=values).values_list("code", "name"))
+            return {i.code: i.display_name for i in Industry.objects.filter(code__in=values)}
         if facet.param == "item":
             return dict(
                 ServiceItemPage.objects.filter(code__in=values).values_list("code", "title")

@@ -119,7 +119,7 @@ class ServiceItemKind(SearchKind):
         from marketplace.models import Industry
 
         if facet.param == "industry" and values:
-            return dict(Industry.objects.filter(code__in=values).values_list("code", "name"))
+            return {i.code: i.display_name for i in Industry.objects.filter(code__in=values)}
         if facet.param == "fee":
             return {"rule": _("set by a fee standard"), "market": _("market-regulated")}
         return {v: v for v in values}

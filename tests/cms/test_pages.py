@@ -124,7 +124,7 @@ def test_english_switch_changes_ui_strings(demo_catalog, client):
     assert response.status_code == 302 and response["Location"] == "/catalog/"
     html = client.get("/catalog/").content.decode()
     assert '<html lang="en">' in html
-    assert "Filter the catalog" in html and "筛选事项清单" not in html
+    assert "Search and filter the catalog" in html and "筛选事项清单" not in html
     assert "Skip to content" in html
     # Industry names follow the language too (marketplace.Industry.name_en).
     assert "Ecology and environment" in html

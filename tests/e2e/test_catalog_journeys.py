@@ -57,7 +57,7 @@ def test_browse_catalog_in_chinese(browser_page, demo_catalog, page_errors):
     filters = page.get_by_role("search", name="筛选事项清单")
     filters.get_by_label("行业", exact=True).select_option(label="生态环境")
     with page.expect_navigation():
-        filters.get_by_role("button", name="筛选").click()
+        filters.get_by_role("button", name="检索", exact=True).click()
     expect(page, "the filter is a GET form").to_have_url(re.compile(r"[?&]industry=ecology"))
     expect(page.locator(".result-count"), "only the ecology items are counted").to_have_text(
         f"共 {len(ECOLOGY_ITEMS)} 项服务事项"

@@ -220,7 +220,9 @@ def test_level_means_that_level_or_higher(backend, directory):
 def test_counts_follow_the_filters(backend, directory):
     result = find(backend, {"industry": "natural-resources"})
     assert set(names(result)) == {ALADING, KMSURVEY}
-    assert facet(result, "industry") == {"natural-resources": 2}
+    # A facet is counted without its own filter (disjunctive): the other industries say what
+    # choosing them instead would give; every other facet counts within the filter.
+    assert facet(result, "industry") == {"natural-resources": 2, "ecology": 2, "development": 1}
     assert facet(result, "region") == {"530000": 2}
     assert facet(result, "credit") == {"B": 1, "C": 1}
     assert facet(result, "eligible") == {"yes": 2}
@@ -249,7 +251,9 @@ def test_text_with_two_filters(backend, directory, items):
     assert found(backend, "环境", region="530300", eligible="yes") == set()
     result = find(backend, {"q": "测绘", "item": items["survey_b"].code, "credit": "B"})
     assert names(result) == [ALADING]
-    assert facet(result, "credit") == {"B": 1}
+    # Credit counted within the text and the item, not within its own choice: C is 昆明测绘院.
+    assert facet(result, "credit") == {"B": 1, "C": 1}
+    assert facet(result, "item")[items["survey_b"].code] == 1
     assert facet(result, "region") == {"530000": 1}
 
 
