@@ -235,15 +235,7 @@ class CatalogIndexPage(BasePage):
             context.update(search_status=503, search_error=message)
             return context
         shown = present(kind, result, params)
-        context.update(
-            search_result=result,
-            hits=[hit.data for hit in result.hits],
-            panels=shown.panels,
-            chips=shown.chips,
-            pagination=shown.pagination,
-            past_last_page_url=shown.past_last_page_url,
-            is_filtered=True,
-        )
+        context.update(shown.context(result), search_result=result, is_filtered=True)
         return context
 
 

@@ -114,6 +114,17 @@ class Presentation:
     past_last_page_url: str | None  # the page asked for is beyond the results
 
 
+    def context(self, result: SearchResult) -> dict:
+        """What the result templates (directory, catalog) read."""
+        return {
+            "hits": [hit.data for hit in result.hits],
+            "panels": self.panels,
+            "chips": self.chips,
+            "pagination": self.pagination,
+            "past_last_page_url": self.past_last_page_url,
+        }
+
+
 def present(kind: SearchKind, result: SearchResult, params: dict[str, str]) -> Presentation:
     deps = dependents(kind)
     by_param = {f.param: f for f in result.facets}

@@ -64,14 +64,7 @@ def agency_directory(request: HttpRequest) -> HttpResponse:
     else:
         shown = present(kind, result, params)
         context.update(
-            result=result,
-            hits=[hit.data for hit in result.hits],
-            panels=shown.panels,
-            chips=shown.chips,
-            pagination=shown.pagination,
-            sorts=shown.sorts,
-            past_last_page_url=shown.past_last_page_url,
-            sort=result.request.sort,
+            shown.context(result), result=result, sorts=shown.sorts, sort=result.request.sort
         )
     response = render(request, "search/agency_directory.html", context, status=status)
     return _retry_after(response) if status == 503 else response

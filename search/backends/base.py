@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -31,6 +32,19 @@ class RebuildReport:
 
 
 Progress = Callable[[int], None]  # called with the number of documents just handled
+
+
+def timed_batches(kind: SearchKind, batch_size: int, report: RebuildReport):
+    """The kind's document batches, the time spent producing them (database extraction)
+    added to ``report.extract_seconds``, kept apart from the backends' load time."""
+    batches = kind.iter_documents(batch_size=batch_size)
+    while True:
+        started = time.perf_counter()
+        batch = next(batches, None)
+        report.extract_seconds += time.perf_counter() - started
+        if batch is None:
+            return
+        yield batch
 
 
 class Backend:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
 
-from search.backends.base import Backend, Progress, RebuildReport
+from search.backends.base import Backend, Progress, RebuildReport, timed_batches
 from search.documents import IndexDoc
 from search.kinds.base import SearchKind
 from search.models import KEYWORD_FIELD, SearchDocument, SearchFacetValue
@@ -169,13 +169,7 @@ class DatabaseBackend(Backend):
         )
         existing = self.fingerprints(kind)
         seen: set[str] = set()
-        batches = kind.iter_documents(batch_size=batch_size)
-        while True:
-            started = time.perf_counter()
-            batch = next(batches, None)
-            report.extract_seconds += time.perf_counter() - started
-            if batch is None:
-                break
+        for batch in timed_batches(kind, batch_size, report):
             started = time.perf_counter()
             changed = [d for d in batch if existing.get(d.id) != d.fingerprint()]
             self.upsert(kind, changed)

@@ -41,7 +41,7 @@ from elasticsearch.dsl import (
     token_filter,
 )
 
-from search.backends.base import Backend, Progress, RebuildReport, SearchUnavailable
+from search.backends.base import Backend, Progress, RebuildReport, SearchUnavailable, timed_batches
 from search.documents import IndexDoc
 from search.kinds.base import SearchKind
 from search.query import Hit, SearchRequest, SearchResult
@@ -371,13 +371,7 @@ class ElasticsearchBackend(Backend):
             index=name,
             settings={"index": {"refresh_interval": "-1"}},
         )
-        batches = kind.iter_documents(batch_size=batch_size)
-        while True:
-            started = time.perf_counter()
-            batch = next(batches, None)
-            report.extract_seconds += time.perf_counter() - started
-            if batch is None:
-                break
+        for batch in timed_batches(kind, batch_size, report):
             started = time.perf_counter()
             self._bulk(
                 [
