@@ -197,6 +197,17 @@ def _requirements_by_item(item_ids: Iterable[int] | None) -> tuple[set[int], dic
     return ids, by_item
 
 
+def item_requirements(item_ids: Iterable[int]) -> dict:
+    """{item id: [QualificationRequirement with its type]} in one query."""
+    return _requirements_by_item(item_ids)[1]
+
+
+def meets_requirements(usable: list, requirements: list) -> bool:
+    """Whether usable certificates (already filtered as usable today) meet every
+    requirement of an item; for callers that hold both already (the search index)."""
+    return _qualified(usable, requirements)
+
+
 def _qualified(usable: list, requirements: list) -> bool:
     for requirement in requirements:
         qtype = requirement.qualification

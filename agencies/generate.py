@@ -455,6 +455,28 @@ BULK_STATUS_MIX = (
 )
 
 
+# Credit grades of generated agencies that have been approved (approved or suspended): most
+# rated B, some unrated; the others are unrated (blank grade, no score). The score lies in the
+# grade's band (A 90–100, B 80–89.99, C 65–79.99, D 40–64.99), so ordering by score orders by
+# grade too.
+BULK_CREDIT_MIX = (("A", 18), ("B", 38), ("C", 16), ("D", 5), ("", 23))
+CREDIT_BANDS = {"A": (90, 100), "B": (80, 89.99), "C": (65, 79.99), "D": (40, 64.99)}
+
+
+def credit_for(rng: random.Random, status: str):
+    """(credit_grade, credit_score) of a generated agency: a spread for the search facet and
+    the credit sort (the ratings app computes real ones)."""
+    from decimal import Decimal
+
+    if status not in ("approved", "suspended"):
+        return "", None
+    grade = weighted(rng, BULK_CREDIT_MIX)
+    if not grade:
+        return "", None
+    low, high = CREDIT_BANDS[grade]
+    return grade, Decimal(rng.randint(int(low * 100), int(high * 100))) / 100
+
+
 @dataclass
 class BulkResult:
     agencies: int = 0
@@ -492,7 +514,9 @@ def bulk_generate(
 ) -> BulkResult:
     """Insert ``count`` agencies with bulk_create, one transaction per batch. Names and USCCs
     never collide with existing organisations (they are read once, up front), so the command
-    can run again on the same database, with the same seed or another."""
+    can run again on the same database, with the same seed or another. Approved and suspended
+    agencies get a spread of credit grades and scores (``credit_for``), from a stream of their
+    own, so the rest of a seed's data is as before."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -508,6 +532,8 @@ def bulk_generate(
     today = today or timezone.localdate()
     now = timezone.now()
     rng = random.Random(seed)
+    # Credit comes from its own stream, so adding it left the other fields of a seed unchanged.
+    credit_rng = random.Random(f"credit:{seed}")
     counties = Counties.load()
     catalog = Catalog()
     existing = Organisation.objects.values_list("name", "uscc")
@@ -553,6 +579,7 @@ def bulk_generate(
                     now - datetime.timedelta(days=rng.randint(0, 60), minutes=rng.randrange(1440))
                     if status != "draft" else None
                 )
+                credit_grade, credit_score = credit_for(credit_rng, status)
                 agencies.append(
                     Agency(
                         organisation_id=org.pk,
@@ -574,6 +601,8 @@ def bulk_generate(
                             if status == "suspended"
                             else "机构申请撤回入驻。" if status == "withdrawn" else ""
                         ),
+                        credit_grade=credit_grade,
+                        credit_score=credit_score,
                     )
                 )
             agencies = Agency.objects.bulk_create(agencies, batch_size=batch)

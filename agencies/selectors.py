@@ -270,12 +270,25 @@ def agency_for_member(user, pk) -> Agency:
 # --- public directory -------------------------------------------------------------------------
 
 
-def agency_public_queryset(*, today: datetime.date | None = None) -> QuerySet[Agency]:
+def agency_public_queryset(
+    *, today: datetime.date | None = None, light_items: bool = False
+) -> QuerySet[Agency]:
     """名录: approved agencies, by name, with their organisation and region, their usable
     certificates (valid or expiring, in their validity period; ``valid_certificates``) and
     their declared items with the item pages (``service_items``) prefetched: three queries
-    for a page whatever its size."""
+    for a page whatever its size. ``light_items`` loads only the items' id, code, title and
+    tree path (the search index builds 100k agencies' documents: whole Wagtail pages cost
+    more than the rest of the extraction)."""
     day = today or timezone.localdate()
+    items = AgencyServiceItem.objects.select_related("service_item").order_by("service_item__code")
+    if light_items:
+        items = items.only(
+            "agency_id",
+            "service_item_id",
+            "service_item__code",
+            "service_item__title",
+            "service_item__path",
+        )
     return (
         Agency.objects.filter(status=EnrolmentStatus.APPROVED)
         .select_related("organisation__region")
@@ -291,12 +304,7 @@ def agency_public_queryset(*, today: datetime.date | None = None) -> QuerySet[Ag
                 .order_by("qualification_type__code", "pk"),
                 to_attr="valid_certificates",
             ),
-            Prefetch(
-                "service_items",
-                queryset=AgencyServiceItem.objects.select_related("service_item").order_by(
-                    "service_item__code"
-                ),
-            ),
+            Prefetch("service_items", queryset=items),
         )
         .order_by("organisation__name", "pk")
     )

@@ -28,12 +28,22 @@ def conf(key: str, default=None):
     return settings.SEARCH.get(key, default)
 
 
+_clients: dict[tuple, Backend] = {}
+
+
 def primary_backend() -> Backend:
     name = conf("BACKEND", "database")
     if name == "elasticsearch":
         from search.backends.elastic import ElasticsearchBackend
 
-        return ElasticsearchBackend()
+        # One backend (one client, one connection pool) per configuration and process:
+        # a new client per search would open a new connection each time.
+        key = (conf("ELASTICSEARCH_URL"), conf("INDEX_PREFIX"), conf("TIMEOUT"))
+        if key not in _clients:
+            if len(_clients) > 8:  # only tests switch configurations
+                _clients.clear()
+            _clients[key] = ElasticsearchBackend()
+        return _clients[key]
     if name == "database":
         from search.backends.database import DatabaseBackend
 

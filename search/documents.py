@@ -74,6 +74,11 @@ class IndexDoc:
 
     def fingerprint(self) -> str:
         """A digest of everything the index holds for this document: equal fingerprints mean
-        the index is up to date (used by the reconcile job)."""
-        payload = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False, default=str)
-        return hashlib.sha1(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
+        the index is up to date (used by the reconcile job). Computed once: documents are
+        built, compared and written, never changed."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            payload = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False, default=str)
+            cached = hashlib.sha1(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
+            self.__dict__["_fingerprint"] = cached
+        return cached

@@ -113,7 +113,6 @@ class Presentation:
     sorts: list[tuple[str, str]]  # (param, label) offered for the current query
     past_last_page_url: str | None  # the page asked for is beyond the results
 
-
     def context(self, result: SearchResult) -> dict:
         """What the result templates (directory, catalog) read."""
         return {

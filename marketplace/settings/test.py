@@ -2,7 +2,7 @@
 can point at its own databases through the environment."""
 
 from .base import *
-from .base import MARKETPLACE, env
+from .base import MARKETPLACE, env, without_jit
 
 DEBUG = False
 SECRET_KEY = "test-only-key"
@@ -11,6 +11,7 @@ DATABASES = {
 }
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_marketplace")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+without_jit(DATABASES["default"])
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CHANNEL_LAYERS = {

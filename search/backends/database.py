@@ -12,16 +12,18 @@ Facets are counted "disjunctively": each without its own filter (but with all th
 a facet's other values show what choosing them instead would give; the hierarchical region
 facet keeps its filter and counts the chosen region's children.
 
-Queries per search: the count, the page, one per counted facet (the document filter is a
-subquery, not a list of ids) — see tests/search/test_database_backend.py."""
+Queries per search: the keywords (with a text only), the count, the page, one for the facets
+that share the result's scope and one per facet with a value chosen — whatever the number of
+documents (tests/search/test_database_backend.py; bench/search.py measures it at 100k)."""
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 
 from search.backends.base import Backend, Progress, RebuildReport, timed_batches
 from search.documents import IndexDoc
@@ -30,11 +32,11 @@ from search.models import KEYWORD_FIELD, SearchDocument, SearchFacetValue
 from search.query import Bucket, FacetResult, Hit, SearchRequest, SearchResult
 
 
-def _has(kind: str, field: str, value: str) -> Exists:
-    return Exists(
-        SearchFacetValue.objects.filter(
-            document=OuterRef("pk"), kind=kind, field=field, value=value
-        )
+def _with(kind: str, field: str, value: str):
+    """The ids of the documents having ``field`` = ``value`` (an index-only scan of
+    mp_search_fv), as a subquery."""
+    return SearchFacetValue.objects.filter(kind=kind, field=field, value=value).values(
+        "document_id"
     )
 
 
@@ -43,19 +45,36 @@ class DatabaseBackend(Backend):
 
     # --- reading --------------------------------------------------------------------------
 
-    def _matching(self, request: SearchRequest, *, exclude: str | None = None):
+    def _keyword_hits(self, request: SearchRequest) -> dict[str, list[int]]:
+        """{keyword: document ids} for the query's words and whole text (one query, a handful
+        of rows): exact identifiers are looked up first, so that the text condition stays a
+        plain LIKE that PostgreSQL's trigram index can serve (an OR with a correlated EXISTS
+        made it scan every document)."""
+        if not request.text:
+            return {}
+        wanted = {t.upper() for t in request.terms} | {request.text.upper()}
+        hits: dict[str, list[int]] = defaultdict(list)
+        for value, document_id in SearchFacetValue.objects.filter(
+            kind=request.kind.name, field=KEYWORD_FIELD, value__in=wanted
+        ).values_list("value", "document_id"):
+            hits[value].append(document_id)
+        return hits
+
+    def _matching(
+        self, request: SearchRequest, keywords: dict[str, list[int]], *, exclude: str | None = None
+    ):
         kind = request.kind.name
         docs = SearchDocument.objects.filter(kind=kind)
         if request.text:
             words = Q()
             for term in request.terms:
-                words &= Q(search_text__contains=term) | _has(kind, KEYWORD_FIELD, term.upper())
+                words &= Q(search_text__contains=term) | Q(pk__in=keywords.get(term.upper(), []))
             # The whole text equal to a keyword matches too: an item code such as YN-ZJ-0001
             # is split into words by its hyphens, and those words are in no text.
-            docs = docs.filter(words | _has(kind, KEYWORD_FIELD, request.text.upper()))
+            docs = docs.filter(words | Q(pk__in=keywords.get(request.text.upper(), [])))
         for param, (field, value) in request.filters.items():
             if param != exclude:
-                docs = docs.filter(_has(kind, field, value))
+                docs = docs.filter(pk__in=_with(kind, field, value))
         return docs
 
     def _ordered(self, docs, request: SearchRequest):
@@ -83,31 +102,48 @@ class DatabaseBackend(Backend):
 
     def search(self, request: SearchRequest) -> SearchResult:
         kind = request.kind
-        docs = self._matching(request)
+        keywords = self._keyword_hits(request)
+        docs = self._matching(request, keywords)
         total = docs.count()
         rows = list(
             self._ordered(docs, request).values_list("object_id", "data")[
                 request.offset : request.offset + request.page_size
             ]
         )
-        facets = []
+        # Facets are counted without their own filter, so the other values' counts say what
+        # choosing them instead would give; the hierarchical facet keeps its filter (its
+        # buckets are the chosen region's children). Facets sharing a scope are counted in
+        # one GROUP BY: one query for all of them, plus one per facet with a value chosen.
+        scopes: dict[str | None, list[tuple]] = defaultdict(list)
         for facet in kind.facets:
             field = kind.bucket_field(facet, request.raw_filters)
             if field is None:
                 continue
-            # Each facet is counted without its own filter, so the other values' counts say
-            # what choosing them instead would give; a hierarchical facet keeps its filter
-            # (its buckets are the chosen region's children).
-            scope = docs if facet.levels else self._matching(request, exclude=facet.param)
-            counts = list(
+            own = facet.param if facet.param in request.filters and not facet.levels else None
+            scopes[own].append((facet, field))
+        counted: dict[str, list[tuple[str, int]]] = {}
+        for own, members in scopes.items():
+            scope = docs if own is None else self._matching(request, keywords, exclude=own)
+            by_field: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            for field, value, n in (
                 SearchFacetValue.objects.filter(
-                    kind=kind.name, field=field, document__in=scope.values("pk")
+                    kind=kind.name,
+                    field__in=[field for _facet, field in members],
+                    document__in=scope.values("pk"),
                 )
-                .values_list("value")
+                .values_list("field", "value")
                 .annotate(n=Count("id"))
-                .order_by("-n", "value")[: facet.size]
-            )
-            facets.append(_facet_result(kind, facet, counts, request))
+                .order_by()
+            ):
+                by_field[field].append((value, n))
+            for facet, field in members:
+                top = sorted(by_field.get(field, []), key=lambda vn: (-vn[1], vn[0]))
+                counted[facet.param] = top[: facet.size]
+        facets = [
+            _facet_result(kind, facet, counted[facet.param], request)
+            for facet in kind.facets
+            if facet.param in counted
+        ]
         return SearchResult(
             request=request,
             total=total,

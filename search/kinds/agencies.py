@@ -76,7 +76,7 @@ class AgencyKind(SearchKind):
         from agencies.selectors import agency_public_queryset
 
         # The public set, with usable certificates and declared items prefetched.
-        return agency_public_queryset().prefetch_related(
+        return agency_public_queryset(light_items=True).prefetch_related(
             Prefetch(
                 "offerings",
                 queryset=Offering.objects.filter(is_active=True).only(
@@ -116,7 +116,7 @@ class AgencyKind(SearchKind):
     def _build(self, agencies: list, *, today: datetime.date | None = None) -> list[IndexDoc]:
         if not agencies:
             return []
-        from agencies.eligibility import qualified_item_ids_for
+        from agencies.eligibility import item_requirements, meets_requirements
         from agencies.selectors import industry_pages_by_path, item_industry
         from marketplace.models import Region
 
@@ -132,10 +132,10 @@ class AgencyKind(SearchKind):
         region_names = dict(
             Region.objects.filter(code__in=region_codes).values_list("code", "name")
         )
-        qualified = qualified_item_ids_for(
-            agencies,
-            today=today,
-            item_ids={d.service_item_id for a in agencies for d in a.service_items.all()},
+        # The certificates prefetched are the usable ones (agency_public_queryset), so the
+        # eligibility check needs only the items' requirements: one query per batch.
+        requirements = item_requirements(
+            {d.service_item_id for a in agencies for d in a.service_items.all()}
         )
         former = self._former_names(agencies)
         docs = []
@@ -165,9 +165,11 @@ class AgencyKind(SearchKind):
                 if qtype.levels and cert.level in qtype.levels:
                     for lower in qtype.levels[qtype.levels.index(cert.level) :]:
                         qual_levels.add(f"{qtype.code}:{lower}")
-            # Qualified for one of *its own* declared items: ``qualified`` is computed over
-            # the items declared by the whole batch.
-            eligible = bool(qualified.get(agency.pk, set()) & {i.pk for i in items})
+            # Eligible now: qualified for at least one of its own declared items.
+            eligible = any(
+                meets_requirements(agency.valid_certificates, requirements.get(i.pk, []))
+                for i in items
+            )
             prices = [o.price for o in agency.active_offerings if o.price is not None]
             grade = getattr(agency, "credit_grade", "") or ""
             score = getattr(agency, "credit_score", None)

@@ -321,15 +321,15 @@ def test_directory_in_english(client, directory):
 def test_directory_query_count_is_fixed_whatever_the_page_size(
     client, items, django_assert_num_queries
 ):
-    """The directory costs 12 queries for 1 agency or 60, 10 per page or 50: the search's
-    count (1) and page of documents (1), then per facet its counts (1) and, where the values
-    need names, their labels (1): region, industry, service item, qualification (2 each),
-    credit grade and eligibility (1 each; labels without a query). The level facet is hidden
+    """The directory costs 7 queries for 1 agency or 60, 10 per page or 50: the search's
+    count (1) and page of documents (1), the counts of every facet in one GROUP BY (1; none
+    has a value chosen), the labels of region, industry, service item and qualification
+    values (4; credit and eligibility labels are constants). The level facet is hidden
     without a qualification. Each card comes from its document: nothing per agency. (An
     anonymous visitor: no session or user query.)"""
     make_agency("查询计数咨询有限公司00", items=[items["free"]], certs=[("eia-unit", "")])
     _index()
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(7):
         response = client.get(DIRECTORY)
     assert len(response.context["result"].hits) == 1
     for n in range(1, 60):
@@ -337,20 +337,21 @@ def test_directory_query_count_is_fixed_whatever_the_page_size(
                     certs=[("eia-unit", "")])  # fmt: skip
     _index()
     for size in ("10", "50"):
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(7):
             response = client.get(DIRECTORY, {"page_size": size})
         assert len(response.context["result"].hits) == int(size)
 
 
 def test_filtered_directory_query_count(client, directory, django_assert_num_queries):
-    """Text, a region and a qualification chosen, 10 per page: 16 queries. The filter values
-    are checked against the reference tables (region, qualification: 2); the count and the
-    page (2); counts and labels of the regions below 云南省, industries, items and
-    qualifications (2 each); the levels of 测绘资质 (counts 1, labels without a query), credit
-    and eligibility (1 each); the selected region's trail back up (1). The chips' labels come
-    from the buckets and the trail: no query."""
+    """Text, a region and a qualification chosen, 10 per page: 12 queries. The filter values
+    are checked against the reference tables (region, qualification: 2); the text's exact
+    keyword lookup (1); the count and the page (2); the facet counts: one GROUP BY for the
+    facets within every filter (regions below 云南省, industries, items, levels of 测绘资质,
+    credit, eligibility) and one for the qualification without its own filter (2); labels of
+    regions, industries, items and qualifications (4); the selected region's trail back up
+    (1). The chips' labels come from the buckets and the trail: no query."""
     params = {"q": "公司", "region": "530000", "qualification": "surveying", "page_size": "10"}
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(12):
         response = client.get(DIRECTORY, params)
     assert response.status_code == 200
     assert sorted(hit_names(response)) == ["昆明测绘院有限公司", "阿拉丁测绘有限公司"]
@@ -363,8 +364,9 @@ def test_filtered_directory_query_count(client, directory, django_assert_num_que
 
 
 def test_api_agencies_answers_the_same_parameters(client, directory, django_assert_num_queries):
-    """12 queries, as the page (count, page, facets; see above): nothing per result."""
-    with django_assert_num_queries(12):
+    """8 queries, as the page (keyword lookup, count, page, facets, labels; see above):
+    nothing per result."""
+    with django_assert_num_queries(8):
         response = client.get(API_AGENCIES, {"q": "测绘", "sort": "name"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
@@ -409,10 +411,10 @@ def test_api_no_backend_is_a_503(client, directory, settings):
 
 
 def test_api_catalog(client, items, django_assert_num_queries):
-    """The catalog kind: count and page (2), industry counts and labels (2), department and
-    fee counts (2) — 6 queries."""
+    """The catalog kind: keyword lookup (1), count and page (2), the facets' counts in one
+    GROUP BY (1), industry labels (1; department and fee labels need none) — 5 queries."""
     _index()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get(API_CATALOG, {"q": items["eia"].title})
     assert response.status_code == 200
     data = response.json()
@@ -485,19 +487,20 @@ def test_catalog_search_query_count_is_fixed(client, items, django_assert_num_qu
     """The catalog searched costs the same for 5 items as for 30, whatever the page: Wagtail
     serving (the site, the root page, the page by slug and its specific row, aliases and view
     restrictions: 6), the filter form's industry pages and departments (2), then the search:
-    count and page (2), industry counts and labels (2), department and fee counts (2)."""
+    keyword lookup (1), count and page (2), the facets' counts in one GROUP BY (1), industry
+    labels (1): 13."""
     from tests.cms.factories import make_item
 
     _index()
     catalog = items["eia"].get_parent().get_parent()
     client.get(catalog.url, {"q": "测试"})  # warm Wagtail's site root paths cache
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = client.get(catalog.url, {"q": "测试"})
     assert len(response.context["hits"]) == 5
     ecology = items["eia"].get_parent()
     for _ in range(25):
         make_item(ecology)
     _index()
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = client.get(catalog.url, {"q": "测试", "page": "2"})
     assert len(response.context["hits"]) == 10
