@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""bench/agencies: the regulator's review queue and the public agency directory at 1k and 100k
-agencies, and the time to generate them.
+"""bench/agencies: the regulator's review queue and the public directory's base queryset at 1k
+and 100k agencies, and the time to generate them.
 
     .venv/bin/python bench/agencies.py [--sizes 1000,100000] [--repeat 30]
 
@@ -10,9 +10,9 @@ agencies). For each size: recreate `bench_agencies` from that template (CREATE D
 TEMPLATE, a file copy), run `manage.py generate_agencies --count <size − demo agencies>`
 (timed; one JSON line), ANALYZE, then measure in-process (Django test Client, production
 settings, page cache off, plain static storage) p50/p95 latency and the exact query count of:
-the review queue (page 1 and a deep page) for the provincial reviewer, the public directory
-(page 1 and a deep page), and the selector querysets evaluated directly (first 20 and 20 at a
-deep offset, plus the COUNT a paginator runs). A missing view is an "error" on its line.
+the review queue (page 1 and a deep page) for the provincial reviewer, and the selector querysets evaluated directly (first 20 and 20 at a
+deep offset, plus the COUNT a paginator runs). The public directory answers from the search
+index since issue 4 and is measured by bench/search.py. A missing view is an "error" on its line.
 The last line per size gives EXPLAIN (ANALYZE) of the selectors' main queries; a final line
 the 100k/1k latency ratios. JSON lines on stdout (bench/README.md), progress on stderr.
 """
@@ -157,7 +157,6 @@ def run_size(size: int, env: dict, demo_agencies: int, repeat: int) -> dict:
     reviewer = User.objects.get(email=REVIEWER)
     client = Client(raise_request_exception=False)
     client.force_login(reviewer)
-    anonymous = Client(raise_request_exception=False)
 
     results: dict[str, dict] = {}
 
@@ -177,10 +176,9 @@ def run_size(size: int, env: dict, demo_agencies: int, repeat: int) -> dict:
         measure_view(size, "review_queue_page_1", client, "/agencies/review/", repeat),
         measure_view(size, f"review_queue_page_{queue_deep}", client,
                      f"/agencies/review/?page={queue_deep}", repeat),
-        measure_view(size, "directory_page_1", anonymous, "/agencies/", repeat),
-        measure_view(size, f"directory_page_{public_deep}", anonymous,
-                     f"/agencies/?page={public_deep}", repeat),
     ]
+    # The public directory (/agencies/) answers from the search index since issue 4: it is
+    # measured by bench/search.py, with the index built; here only its base queryset.
     if review_queue is not None:
         lines += [
             measure_selector(size, "review_queue_selector_first_20",
@@ -192,8 +190,7 @@ def run_size(size: int, env: dict, demo_agencies: int, repeat: int) -> dict:
             measure_selector(size, f"agency_public_queryset_page_{public_deep}",
                              agency_public_queryset, (public_deep - 1) * PAGE, repeat),
         ]
-    keys = ["review_queue_page_1", "review_queue_page_deep", "directory_page_1",
-            "directory_page_deep", "review_queue_selector_first_20",
+    keys = ["review_queue_page_1", "review_queue_page_deep", "review_queue_selector_first_20",
             "review_queue_selector_deep", "agency_public_queryset_first_20",
             "agency_public_queryset_deep"]
     for key, line in zip(keys, lines, strict=False):
