@@ -203,13 +203,16 @@ def clear_database_index() -> None:
 
 
 def analyze_database_index() -> None:
+    """VACUUM ANALYZE, as autovacuum would after a bulk load: fresh statistics, and a
+    visibility map so the facet counts are index-only scans (without it, 1.2 s instead of
+    0.76 s for region + industry at 100k)."""
     from django.db import connection
 
     from search.models import SearchDocument, SearchFacetValue
 
     with connection.cursor() as cursor:
         for model in (SearchDocument, SearchFacetValue):
-            cursor.execute(f"ANALYZE {model._meta.db_table}")
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
 
 
 def index(size: int, backend_name: str, batch_size: int) -> dict:
