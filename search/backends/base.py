@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -47,22 +48,27 @@ def timed_batches(kind: SearchKind, batch_size: int, report: RebuildReport):
         yield batch
 
 
-class Backend:
+class Backend(ABC):
     name: str = ""
 
+    @abstractmethod
     def search(self, request: SearchRequest) -> SearchResult:
         raise NotImplementedError
 
+    @abstractmethod
     def upsert(self, kind: SearchKind, docs: list[IndexDoc]) -> None:
         raise NotImplementedError
 
+    @abstractmethod
     def delete(self, kind: SearchKind, ids: Iterable[str]) -> None:
         raise NotImplementedError
 
+    @abstractmethod
     def fingerprints(self, kind: SearchKind) -> dict[str, str]:
         """{object id: fingerprint} of everything in the live index of ``kind``."""
         raise NotImplementedError
 
+    @abstractmethod
     def rebuild(
         self, kind: SearchKind, *, batch_size: int = 500, progress: Progress | None = None
     ) -> RebuildReport:

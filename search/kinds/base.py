@@ -5,6 +5,7 @@ registering a new kind (search/kinds/__init__.py), not a change to either backen
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ class BadFilter(ValueError):
 
 
 @dataclass
-class SearchKind:
+class SearchKind(ABC):
     name: str
     label: object
     facets: tuple[Facet, ...]
@@ -64,15 +65,18 @@ class SearchKind:
 
     # --- to be provided by each kind ------------------------------------------------------
 
+    @abstractmethod
     def documents(self, ids: Iterable[str]) -> dict[str, IndexDoc | None]:
         """The current document of each id, or None where the object must not be in the index
         (gone, not public). One id's failure must not hide the others."""
         raise NotImplementedError
 
+    @abstractmethod
     def iter_documents(self, *, batch_size: int = 500) -> Iterator[list[IndexDoc]]:
         """Every indexable document, in batches, for a full rebuild or reconcile."""
         raise NotImplementedError
 
+    @abstractmethod
     def count(self) -> int:
         """How many documents ``iter_documents`` yields (for progress bars)."""
         raise NotImplementedError
