@@ -205,7 +205,7 @@ class CatalogIndexPage(BasePage):
 
     def _search_context(self, request) -> dict:
         """The catalog search: ``search("service_item", …)`` with the page's parameters."""
-        from search.api import search
+        from search.api import search, unavailable_message
         from search.backends.base import SearchUnavailable
         from search.kinds import get_kind
         from search.presenters import link_params, present, submitted
@@ -231,8 +231,7 @@ class CatalogIndexPage(BasePage):
             context.update(search_status=400, search_error=exc.message, error_param=exc.param)
             return context
         except SearchUnavailable:
-            message = gettext("Search is temporarily unavailable. Please try again shortly.")
-            context.update(search_status=503, search_error=message)
+            context.update(search_status=503, search_error=unavailable_message())
             return context
         shown = present(kind, result, params)
         context.update(shown.context(result), search_result=result, is_filtered=True)

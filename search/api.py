@@ -76,6 +76,11 @@ def backend_named(name: str) -> Backend:
     raise LookupError(f"search backend {name!r} is not configured")
 
 
+def unavailable_message() -> str:
+    """What people are told when no backend can answer (pages, API, catalog)."""
+    return _("Search is temporarily unavailable. Please try again shortly.")
+
+
 def search(kind_name: str, params) -> SearchResult:
     """Parses ``params`` (``BadSearch`` for bad input) and answers. Raises
     ``SearchUnavailable`` only when no backend can answer."""
@@ -96,7 +101,7 @@ def search(kind_name: str, params) -> SearchResult:
             )
             cache.set(BREAKER_KEY, str(exc)[:500], timeout=int(conf("RETRY_AFTER", 15)))
     if not fallback:
-        raise SearchUnavailable(_("Search is temporarily unavailable. Please try again shortly."))
+        raise SearchUnavailable(unavailable_message())
     result = database_backend().search(request)
     result.notice = _(
         "The search service is temporarily unavailable: these results come from the database "

@@ -12,10 +12,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from search.api import search
+from search.api import search, unavailable_message
 from search.backends.base import SearchUnavailable
 from search.kinds import get_kind
 from search.presenters import link_params, present, submitted
@@ -23,10 +22,6 @@ from search.query import BadSearch
 
 # The API's path segment -> the kind it searches.
 API_KINDS = {"agencies": "agency", "catalog": "service_item"}
-
-
-def unavailable_message() -> str:
-    return _("Search is temporarily unavailable. Please try again shortly.")
 
 
 def _retry_after(response: HttpResponse) -> HttpResponse:
@@ -47,6 +42,8 @@ def agency_directory(request: HttpRequest) -> HttpResponse:
         "sort": params.get("sort", ""),
         # The filters ride along in the search form as hidden fields (a new search keeps them).
         "hidden": [(k, v) for k, v in params.items() if k not in ("q", "sort", "page")],
+        # Every sort while there is no result to say which apply (400, 503).
+        "sorts": [(s.param, str(s.label)) for s in kind.sorts],
     }
     status = 200
     try:
@@ -56,11 +53,9 @@ def agency_directory(request: HttpRequest) -> HttpResponse:
         context.update(error=exc.message, error_param=exc.param)
         # Without the faulty parameter, so that searching again does not fail the same way.
         context["hidden"] = [(k, v) for k, v in context["hidden"] if k != exc.param]
-        context["sorts"] = [(s.param, str(s.label)) for s in kind.sorts]
     except SearchUnavailable:
         status = 503
         context.update(unavailable=unavailable_message())
-        context["sorts"] = [(s.param, str(s.label)) for s in kind.sorts]
     else:
         shown = present(kind, result, params)
         context.update(

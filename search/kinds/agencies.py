@@ -16,14 +16,12 @@ changes (search/signals.py). Each document carries:
 
 from __future__ import annotations
 
-import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from search.documents import IndexDoc, sort_key
@@ -113,14 +111,13 @@ class AgencyKind(SearchKind):
 
         return Agency.objects.filter(status=EnrolmentStatus.APPROVED).count()
 
-    def _build(self, agencies: list, *, today: datetime.date | None = None) -> list[IndexDoc]:
+    def _build(self, agencies: list) -> list[IndexDoc]:
         if not agencies:
             return []
         from agencies.eligibility import item_requirements, meets_requirements
         from agencies.selectors import industry_pages_by_path, item_industry
         from marketplace.models import Region
 
-        today = today or timezone.localdate()
         pages_by_path = industry_pages_by_path()
         region_codes = set()
         for agency in agencies:
