@@ -132,6 +132,13 @@ def _check(requirement, certificates: list, all_certificates: list, day) -> Requ
     return RequirementCheck(requirement.pk, qtype.pk, qtype.name, minimum, False, None, explanation)
 
 
+def check_requirement(requirement, usable: list, all_certificates: list, day) -> RequirementCheck:
+    """One requirement (anything with ``pk``, ``qualification`` and ``minimum_level``, e.g. an
+    announcement's published requirement) against an agency's certificates: ``usable`` are
+    those usable on ``day``, ``all_certificates`` every one (to explain the unusable)."""
+    return _check(requirement, usable, all_certificates, day)
+
+
 def _certificates_of(agency: Agency) -> list:
     cache = getattr(agency, "_prefetched_objects_cache", {})
     if "certificates" in cache:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/search/", include("search.urls")),
     path("fees/", include("cms.fees.urls_public")),
     path("agencies/", include("agencies.urls")),
+    path("procurement/", include("procurement.urls")),
     path("", include("marketplace.urls_core")),
     path("", include("cms.urls")),
 ]

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ProcurementConfig(AppConfig):
     name = "procurement"
     verbose_name = _("Procurement")
+
+    def ready(self):
+        # Registration side effects: permission rules, the scheduler's jobs, the outbox
+        # handlers of the live draw room and of the agencies' feed.
+        from procurement import jobs, room, rules  # noqa: F401

@@ -320,6 +320,23 @@ MARKETPLACE = {
     "PAGE_CACHE_SECONDS": env.int("MARKETPLACE_PAGE_CACHE_SECONDS", default=300),
 }
 
+# --- Procurement (procurement/) -------------------------------------------------------------
+PROCUREMENT = {
+    # Registration stays open at least this many working days after publication.
+    "MIN_REGISTRATION_WORKING_DAYS": env.int("PROCUREMENT_MIN_REGISTRATION_DAYS", default=3),
+    # Fewer eligible registrants than this when registration closes: failed (流标).
+    "MIN_ELIGIBLE": env.int("PROCUREMENT_MIN_ELIGIBLE", default=3),
+    # Direct selection (直接选取) only for a ceiling below this amount (yuan).
+    "DIRECT_SELECTION_MAX": env("PROCUREMENT_DIRECT_SELECTION_MAX", default="100000"),
+    # Hours a selected agency has to confirm before the next alternate is promoted.
+    "CONFIRM_HOURS": env.int("PROCUREMENT_CONFIRM_HOURS", default=48),
+    # 公示期, in working days.
+    "PUBLICITY_WORKING_DAYS": env.int("PROCUREMENT_PUBLICITY_DAYS", default=3),
+    # The public randomness beacon mixed into draws: "none", or a dotted path to a
+    # procurement.beacons.Beacon subclass.
+    "BEACON": env("PROCUREMENT_BEACON", default="none"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

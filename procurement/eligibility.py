@@ -1,0 +1,327 @@
+"""Who may be in an announcement's pool (资格审查), explained per agency. Pure reads.
+
+An agency is eligible for an announcement when every check is met (DESIGN §6, point 5):
+
+- ``approved``: its enrolment is approved (not draft, suspended or withdrawn);
+- ``sanction``: no sanction in effect bars it (the ratings app registers the provider);
+- ``item``: it declared the announcement's service item;
+- ``qualification``: for each requirement as published, a usable certificate of the type at
+  the level (甲级 meets 乙级);
+- ``credit``: at least the announcement's minimum credit grade, when it sets one;
+- ``region``: its service area covers the project's location and, for a local (本地) or
+  cross-region (异地) draw, it is registered in (or outside) the project's city;
+- ``conflict``: no conflict of interest (回避) — the same legal representative as the owner,
+  a person who is a member of both, or an exclusion the owner declared with its reason.
+
+``evaluate`` checks many agencies at once with a fixed number of queries (it freezes pools of
+100,000 agencies in bench/draw.py); ``check`` is the one-agency form used at registration.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from types import SimpleNamespace
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agencies.eligibility import USABLE_STATUSES, check_requirement
+from agencies.models import (
+    Agency,
+    AgencyServiceItem,
+    EnrolmentStatus,
+    QualificationCertificate,
+    ServiceScope,
+)
+from marketplace.models import Membership, QualificationType, Region, RegionLevel
+from procurement.models import Announcement, Exclusion, RegionScope
+
+CHECK_ORDER = ("approved", "sanction", "item", "qualification", "credit", "region", "conflict")
+CREDIT_ORDER = "ABCD"
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    met: bool
+    explanation: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Outcome:
+    agency: Agency
+    checks: list[Check]
+
+    @property
+    def eligible(self) -> bool:
+        return all(c.met for c in self.checks)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [c.explanation for c in self.checks if not c.met]
+
+    def as_list(self) -> list[dict]:
+        return [c.as_dict() for c in self.checks]
+
+
+# Sanction providers: ``fn(agency_ids, day) -> {agency_id: explanation}`` for the agencies a
+# sanction in effect bars. The ratings app (blacklist) registers one; none means no sanctions.
+SanctionProvider = Callable[[list[int], datetime.date], dict[int, str]]
+_sanction_providers: list[SanctionProvider] = []
+
+
+def register_sanction_provider(fn: SanctionProvider) -> SanctionProvider:
+    if fn not in _sanction_providers:
+        _sanction_providers.append(fn)
+    return fn
+
+
+def locality(region: Region) -> str:
+    """The code of the city (地级) a region belongs to: the unit of "local" (本地). A county
+    directly under the province is its own locality."""
+    if region.level == RegionLevel.PREFECTURE:
+        return region.code
+    if region.level == RegionLevel.PROVINCE:
+        return region.code
+    return region.prefecture_code or region.code
+
+
+def published_requirements(announcement: Announcement) -> list:
+    """The announcement's requirements as objects ``check_requirement`` takes."""
+    types = QualificationType.objects.in_bulk(
+        [r["qualification_type"] for r in announcement.requirements]
+    )
+    requirements = []
+    for entry in announcement.requirements:
+        qtype = types.get(entry["qualification_type"])
+        if qtype is not None:
+            requirements.append(
+                SimpleNamespace(
+                    pk=None, qualification=qtype, minimum_level=entry.get("minimum_level") or ""
+                )
+            )
+    return requirements
+
+
+def _status_check(agency: Agency) -> Check:
+    if agency.status == EnrolmentStatus.APPROVED:
+        return Check("approved", True, _("The agency's enrolment is approved."))
+    if agency.status == EnrolmentStatus.SUSPENDED:
+        text = _("The agency is suspended")
+        if agency.status_reason:
+            text += _(": %(reason)s") % {"reason": agency.status_reason}
+        return Check("approved", False, text + ".")
+    return Check(
+        "approved",
+        False,
+        _("The agency's enrolment is not approved (it is %(status)s).")
+        % {"status": agency.get_status_display()},
+    )
+
+
+def _region_check(agency: Agency, announcement: Announcement, service_regions: list) -> Check:
+    project_region = announcement.project.region
+    home = agency.organisation.region
+    if agency.service_scope == ServiceScope.PROVINCE:
+        covers = home is not None and home.province_code == project_region.province_code
+    else:
+        covers = any(r.contains(project_region) for r in service_regions)
+    if not covers:
+        return Check(
+            "region",
+            False,
+            _("The agency's service area does not cover the project's location (%(region)s).")
+            % {"region": project_region.name},
+        )
+    scope = announcement.region_scope
+    if scope != RegionScope.PROVINCE:
+        same_city = home is not None and locality(home) == locality(project_region)
+        if scope == RegionScope.LOCAL and not same_city:
+            return Check(
+                "region",
+                False,
+                _("Only agencies registered in the project's city may take part (本地)."),
+            )
+        if scope == RegionScope.CROSS_REGION and same_city:
+            return Check(
+                "region",
+                False,
+                _(
+                    "This is a cross-region draw (异地抽取): agencies registered in the "
+                    "project's city may not take part."
+                ),
+            )
+    return Check(
+        "region",
+        True,
+        _("The agency's service area covers the project's location (%(region)s).")
+        % {"region": project_region.name},
+    )
+
+
+def _credit_check(agency: Agency, minimum: str) -> Check | None:
+    if not minimum:
+        return None
+    grade = agency.credit_grade
+    if not grade:
+        return Check(
+            "credit",
+            False,
+            _("A credit grade of %(minimum)s or better is required; the agency is not rated yet.")
+            % {"minimum": minimum},
+        )
+    if CREDIT_ORDER.index(grade) <= CREDIT_ORDER.index(minimum):
+        return Check(
+            "credit",
+            True,
+            _("Credit grade %(grade)s meets the minimum %(minimum)s.")
+            % {"grade": grade, "minimum": minimum},
+        )
+    return Check(
+        "credit",
+        False,
+        _("Credit grade %(grade)s is below the required %(minimum)s.")
+        % {"grade": grade, "minimum": minimum},
+    )
+
+
+def _normalise_person(name: str) -> str:
+    return "".join((name or "").split())
+
+
+CHUNK = 2000  # agencies per batch: bounded IN lists (SQLite caps bound parameters)
+
+
+def evaluate(
+    announcement: Announcement,
+    agencies: Iterable[Agency | int],
+    *,
+    today: datetime.date | None = None,
+) -> dict[int, Outcome]:
+    """{agency id: Outcome} for ``agencies`` (instances or ids) against ``announcement``. A
+    fixed number of queries per 2,000 agencies (7, plus 1 for the requirement types): the
+    agencies (with organisation and home region), their service regions, declared items,
+    certificates of the required types, the owner's members, the agencies' members and the
+    declared exclusions."""
+    day = today or timezone.localdate()
+    ids = [a.pk if isinstance(a, Agency) else int(a) for a in agencies]
+    requirements = published_requirements(announcement)
+    outcomes: dict[int, Outcome] = {}
+    for start in range(0, len(ids), CHUNK):
+        outcomes.update(_evaluate(announcement, ids[start : start + CHUNK], requirements, day))
+    return outcomes
+
+
+def _evaluate(announcement, ids: list[int], requirements: list, day) -> dict[int, Outcome]:
+    rows = {
+        a.pk: a for a in Agency.objects.filter(pk__in=ids).select_related("organisation__region")
+    }
+    service_regions: dict[int, list] = defaultdict(list)
+    for through in Agency.service_regions.through.objects.filter(agency_id__in=ids).select_related(
+        "region"
+    ):
+        service_regions[through.agency_id].append(through.region)
+    declared = set(
+        AgencyServiceItem.objects.filter(
+            agency_id__in=ids, service_item_id=announcement.service_item_id
+        ).values_list("agency_id", flat=True)
+    )
+    certificates: dict[int, list] = defaultdict(list)
+    type_ids = [r.qualification.pk for r in requirements]
+    if type_ids:
+        for certificate in QualificationCertificate.objects.filter(
+            agency_id__in=ids, qualification_type_id__in=type_ids
+        ):
+            certificates[certificate.agency_id].append(certificate)
+    owner = announcement.project.owner
+    owner_members = set(
+        Membership.objects.filter(
+            organisation_id=owner.organisation_id, is_active=True
+        ).values_list("user_id", flat=True)
+    )
+    shared_members: set[int] = set()
+    if owner_members:
+        shared_members = set(
+            Membership.objects.filter(
+                organisation__agency__in=ids, user_id__in=owner_members, is_active=True
+            ).values_list("organisation__agency", flat=True)
+        )
+    declared_exclusions = {
+        e.agency_id: e.reason
+        for e in Exclusion.objects.filter(announcement=announcement, agency_id__in=ids)
+    }
+    sanctions: dict[int, str] = {}
+    for provider in _sanction_providers:
+        sanctions.update(provider(ids, day))
+    owner_person = _normalise_person(owner.legal_representative)
+    item_name = announcement.service_item.title
+
+    outcomes: dict[int, Outcome] = {}
+    for agency_id in ids:
+        agency = rows.get(agency_id)
+        if agency is None:
+            continue
+        checks = [_status_check(agency)]
+        if agency_id in sanctions:
+            checks.append(Check("sanction", False, sanctions[agency_id]))
+        else:
+            checks.append(Check("sanction", True, _("No sanction in effect bars the agency.")))
+        if agency_id in declared:
+            checks.append(
+                Check("item", True, _("The agency offers %(item)s.") % {"item": item_name})
+            )
+        else:
+            checks.append(
+                Check(
+                    "item",
+                    False,
+                    _("The agency has not declared the service item %(item)s.")
+                    % {"item": item_name},
+                )
+            )
+        all_certs = certificates.get(agency_id, [])
+        usable = [
+            c
+            for c in all_certs
+            if c.status in USABLE_STATUSES and c.valid_from <= day <= c.valid_until
+        ]
+        requirement_checks = [check_requirement(r, usable, all_certs, day) for r in requirements]
+        if not requirements:
+            checks.append(Check("qualification", True, _("The item requires no qualification.")))
+        for rc in requirement_checks:
+            checks.append(Check("qualification", rc.met, rc.explanation))
+        credit = _credit_check(agency, announcement.min_credit_grade)
+        if credit is not None:
+            checks.append(credit)
+        checks.append(_region_check(agency, announcement, service_regions.get(agency_id, [])))
+        conflicts = []
+        if owner_person and _normalise_person(agency.legal_representative) == owner_person:
+            conflicts.append(
+                _("The agency has the same legal representative as the project owner (回避).")
+            )
+        if agency_id in shared_members:
+            conflicts.append(
+                _("A member of the agency is also a member of the project owner (回避).")
+            )
+        if agency_id in declared_exclusions:
+            conflicts.append(
+                _("Excluded by the project owner (回避): %(reason)s")
+                % {"reason": declared_exclusions[agency_id]}
+            )
+        if conflicts:
+            checks.extend(Check("conflict", False, text) for text in conflicts)
+        else:
+            checks.append(Check("conflict", True, _("No conflict of interest found.")))
+        outcomes[agency_id] = Outcome(agency, checks)
+    return outcomes
+
+
+def check(announcement: Announcement, agency: Agency, **kwargs) -> Outcome:
+    """The eligibility of one agency (registration, the agency's feed)."""
+    return evaluate(announcement, [agency], **kwargs)[agency.pk]

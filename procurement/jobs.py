@@ -1,0 +1,54 @@
+"""The scheduler's procurement jobs (DESIGN §4, "Time"): each finds what is due by looking
+at the data and advances it through the services, which lock and re-check, so a job that runs
+twice, late, or on two workers at once does the right thing once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from marketplace import chronograph
+from procurement import services
+from procurement.models import Announcement, AnnouncementStatus
+
+logger = logging.getLogger(__name__)
+BATCH = 50
+
+
+@chronograph.job("procurement.close_and_draw", every=timedelta(seconds=0))
+def close_and_draw(now) -> dict:
+    """Registration deadlines passed: freeze the pool and draw, in two transactions (a crash
+    between them leaves the announcement "selecting", drawn on the next tick)."""
+    counts = {"closed": 0, "failed": 0, "selected": 0}
+    due = Announcement.objects.filter(
+        status=AnnouncementStatus.PUBLISHED, registration_deadline__lte=now
+    ).values_list("pk", flat=True)[:BATCH]
+    for pk in list(due):
+        outcome = services.close_registration(pk, now=now)
+        if outcome in counts:
+            counts[outcome] += 1
+    selecting = Announcement.objects.filter(status=AnnouncementStatus.SELECTING).values_list(
+        "pk", flat=True
+    )[:BATCH]
+    for pk in list(selecting):
+        try:
+            if services.run_selection(pk, now=now) == "selected":
+                counts["selected"] += 1
+        except Exception:  # one announcement's failure must not hold the others
+            logger.exception("procurement: selection of announcement %s failed", pk)
+    return counts
+
+
+@chronograph.job("procurement.confirmations", every=timedelta(seconds=0))
+def confirmations(now) -> int:
+    """Selected agencies silent past their time are declined for them; alternates promoted."""
+    return services.expire_confirmations(now=now)
+
+
+@chronograph.job("procurement.publicity", every=timedelta(seconds=0))
+def publicity(now) -> int:
+    """Publicity windows ended without a pending objection: awarded."""
+    due = Announcement.objects.filter(
+        status=AnnouncementStatus.PUBLICITY, publicity_ends_at__lte=now
+    ).values_list("pk", flat=True)[:BATCH]
+    return sum(services.award_due(pk, now=now) == "awarded" for pk in list(due))
