@@ -95,6 +95,25 @@ def _reset_sequences(connection, model_labels) -> None:
                 cursor.execute(sql)
 
 
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker):
+    """One transaction around a whole test module, rolled back at its end: what module-scoped
+    fixtures create (the catalog: some twenty Wagtail pages, seconds to publish) is made once
+    per module and seen by every test, whose own changes are rolled back to a savepoint as
+    usual (pytest-django's per-test atomic nests inside this one, as Django's TestCase does
+    for setUpTestData). Not for transactional tests (transaction=True)."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
 # --- Elasticsearch (the noida-db emulator, DESIGN §8) -----------------------------------------
 
 
