@@ -559,7 +559,17 @@ def announcement_publish(*, actor: User | None, announcement: Announcement) -> A
     if locked.status != AnnouncementStatus.DRAFT:
         raise ValidationError({NON_FIELD_ERRORS: _("This announcement is already published.")})
     now = timezone.now()
-    validate_announcement(locked, now=now)
+    # The requirements are taken from the catalog again (it may have changed since the draft),
+    # keeping the levels the owner raised.
+    known = set(
+        locked.service_item.qualification_requirements.values_list("qualification_id", flat=True)
+    )
+    raised = {
+        r["qualification_type"]: r["minimum_level"]
+        for r in locked.requirements
+        if r["qualification_type"] in known
+    }
+    validate_announcement(locked, now=now, raised_levels=raised)
     locked.min_eligible = max(int(config("MIN_ELIGIBLE")), locked.selected_count)
     locked.confirm_hours = int(config("CONFIRM_HOURS"))
     locked.publicity_working_days = int(config("PUBLICITY_WORKING_DAYS"))

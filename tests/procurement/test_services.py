@@ -401,7 +401,7 @@ def test_confirming_starts_publicity_and_the_end_awards_with_a_contract_draft(dr
 
 
 def test_only_the_selected_agency_confirms_or_declines(drawn):
-    announcement, by_status = drawn
+    _, by_status = drawn
     [selected] = by_status[RegistrationStatus.SELECTED]
     other = by_status[RegistrationStatus.ALTERNATE][0]
     with pytest.raises(PermissionDenied):
@@ -415,7 +415,7 @@ def test_only_the_selected_agency_confirms_or_declines(drawn):
 
 
 def test_a_decline_promotes_the_next_alternate_audited(drawn):
-    announcement, by_status = drawn
+    _, by_status = drawn
     [selected] = by_status[RegistrationStatus.SELECTED]
     first_alternate = min(by_status[RegistrationStatus.ALTERNATE], key=lambda r: r.position)
     services.registration_decline(
@@ -430,7 +430,7 @@ def test_a_decline_promotes_the_next_alternate_audited(drawn):
 
 
 def test_silence_past_the_time_limit_promotes_the_alternate(drawn):
-    announcement, by_status = drawn
+    _, by_status = drawn
     [selected] = by_status[RegistrationStatus.SELECTED]
     services.expire_confirmations()
     selected.refresh_from_db()
@@ -482,7 +482,7 @@ def regulator_for(announcement):
 
 
 def test_an_objection_suspends_the_award_until_dismissed(in_publicity):
-    announcement, selected, loser = in_publicity
+    announcement, _, loser = in_publicity
     objection = services.objection_file(
         actor=admin_of(loser),
         announcement=announcement,
@@ -509,7 +509,7 @@ def test_an_objection_suspends_the_award_until_dismissed(in_publicity):
 
 
 def test_an_upheld_objection_annuls_the_result(in_publicity):
-    announcement, selected, loser = in_publicity
+    announcement, _, loser = in_publicity
     objection = services.objection_file(
         actor=admin_of(loser),
         announcement=announcement,
@@ -525,7 +525,7 @@ def test_an_upheld_objection_annuls_the_result(in_publicity):
 
 
 def test_an_objection_after_the_window_or_by_a_non_registrant_is_refused(in_publicity, monkeypatch):
-    announcement, selected, loser = in_publicity
+    announcement, _, loser = in_publicity
     outsider = make_eligible_agency(announcement.service_item)
     outsider_registration = Registration(announcement=announcement, agency=outsider)
     with pytest.raises(PermissionDenied):
