@@ -259,7 +259,8 @@ class Announcement(ConcurrentTransitionMixin, models.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.status != AnnouncementStatus.DRAFT
+        """Published once (a draft cancelled before publication never was)."""
+        return self.status != AnnouncementStatus.DRAFT and self.published_at is not None
 
     # --- state machine (DESIGN §5). Called only from procurement.services inside
     # transaction.atomic(); one audit event per transition (marketplace.audit).

@@ -476,6 +476,8 @@ def _assign(announcement: Announcement, fields: dict) -> None:
             value = _as_deadline(value)
         elif name in ("title", "scope", "fee_category", "direct_reason", "min_credit_grade"):
             value = (value or "").strip()
+        elif name == "service_time_limit_days" and value in (None, ""):
+            value = announcement.service_item.time_limit_days  # the catalog's limit
         elif name in ("selected_count", "alternate_count", "service_time_limit_days"):
             try:
                 value = int(value)
@@ -1209,6 +1211,9 @@ def objection_file(
     locked = _lock(announcement)
     if registration.announcement_id != locked.pk:
         raise PermissionDenied("not a registration of this announcement")
+    registration = Registration.objects.select_related("agency__organisation").get(
+        pk=registration.pk
+    )
     now = timezone.now()
     reason = (reason or "").strip()
     if locked.status not in (AnnouncementStatus.PUBLICITY, AnnouncementStatus.SUSPENDED) or (
@@ -1216,6 +1221,16 @@ def objection_file(
     ):
         raise ValidationError(
             {NON_FIELD_ERRORS: _("Objections can be filed only during the publicity period.")}
+        )
+    if registration.status in (RegistrationStatus.CONFIRMED, RegistrationStatus.SELECTED):
+        raise ValidationError(
+            {NON_FIELD_ERRORS: _("The selected agency cannot object to its own selection.")}
+        )
+    if locked.objections.filter(
+        registration=registration, status=ObjectionStatus.SUBMITTED
+    ).exists():
+        raise ValidationError(
+            {NON_FIELD_ERRORS: _("Your agency's objection is already under review.")}
         )
     if len(reason) < 10:
         raise ValidationError(

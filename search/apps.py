@@ -11,7 +11,7 @@ class SearchConfig(AppConfig):
     def ready(self) -> None:
         # The built-in kinds, the outbox handler and the reconcile job register on import.
         from search import indexing, signals
-        from search.kinds import agencies, catalog  # noqa: F401
+        from search.kinds import agencies, announcements, catalog  # noqa: F401
 
         signals.connect()
         del indexing

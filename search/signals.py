@@ -20,11 +20,20 @@ def _agency_part_changed(sender, instance, **kwargs):
 
 def _organisation_changed(sender, instance, **kwargs):
     from agencies.models import Agency
+    from procurement.models import Announcement
 
     if instance.kind == "agency" and instance.pk:
         mark_dirty(
             "agency",
             Agency.objects.filter(organisation_id=instance.pk).values_list("pk", flat=True),
+        )
+    elif instance.kind == "owner" and instance.pk:
+        # An owner unit renamed: its announcements show (and match on) its name.
+        mark_dirty(
+            "announcement",
+            Announcement.objects.filter(project__owner__organisation_id=instance.pk)
+            .exclude(status="draft")
+            .values_list("pk", flat=True),
         )
 
 
@@ -37,11 +46,34 @@ def _transition(sender, instance, **kwargs):
         mark_dirty("agency", [instance.agency_id])
 
 
+def _announcement_changed(sender, instance, **kwargs):
+    """An announcement saved or moved to another state (the FSM's post_transition fires before
+    the save, both inside the service's transaction). A draft is never in the index, and a
+    save of one (created, edited) has nothing to sync."""
+    if instance.pk and instance.status != "draft":
+        mark_dirty("announcement", [instance.pk])
+
+
+def _project_changed(sender, instance, **kwargs):
+    """A project renamed or moved: its announcements show its name and location."""
+    from procurement.models import Announcement
+
+    if instance.pk:
+        mark_dirty(
+            "announcement",
+            Announcement.objects.filter(project_id=instance.pk)
+            .exclude(status="draft")
+            .values_list("pk", flat=True),
+        )
+
+
 def _item_changed(sender, instance, **kwargs):
     """An item's page published, unpublished or deleted: its own document, and the documents
-    of the agencies declaring it (they show its title and match on it)."""
+    of the agencies declaring it and of its announcements (they show its title and match on
+    it)."""
     from agencies.models import AgencyServiceItem
     from cms.models import ServiceItemPage
+    from procurement.models import Announcement
 
     page = instance.specific if hasattr(instance, "specific_class") else instance
     if not isinstance(page, ServiceItemPage):
@@ -52,6 +84,12 @@ def _item_changed(sender, instance, **kwargs):
         AgencyServiceItem.objects.filter(service_item_id=page.pk).values_list(
             "agency_id", flat=True
         ),
+    )
+    mark_dirty(
+        "announcement",
+        Announcement.objects.filter(service_item_id=page.pk)
+        .exclude(status="draft")
+        .values_list("pk", flat=True),
     )
 
 
@@ -66,8 +104,16 @@ def connect() -> None:
     )
     from cms.models import ServiceItemPage
     from marketplace.models import Organisation
+    from procurement.models import Announcement, Project
 
     post_transition.connect(_transition, dispatch_uid="mp_search_transition")
+    post_transition.connect(
+        _announcement_changed, sender=Announcement, dispatch_uid="mp_search_announcement_fsm"
+    )
+    post_save.connect(
+        _announcement_changed, sender=Announcement, dispatch_uid="mp_search_announcement_save"
+    )
+    post_save.connect(_project_changed, sender=Project, dispatch_uid="mp_search_project")
     for model, receiver in (
         (Agency, _agency_changed),
         (QualificationCertificate, _agency_part_changed),

@@ -10,4 +10,10 @@ app_name = "search_api"
 urlpatterns = [
     path("agencies/", views.api_search, {"kind_path": "agencies"}, name="agencies"),
     path("catalog/", views.api_search, {"kind_path": "catalog"}, name="catalog"),
+    path(
+        "announcements/",
+        views.api_search,
+        {"kind_path": "announcements"},
+        name="announcements",
+    ),
 ]

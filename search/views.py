@@ -21,7 +21,7 @@ from search.presenters import link_params, present, submitted
 from search.query import BadSearch
 
 # The API's path segment -> the kind it searches.
-API_KINDS = {"agencies": "agency", "catalog": "service_item"}
+API_KINDS = {"agencies": "agency", "catalog": "service_item", "announcements": "announcement"}
 
 
 def _retry_after(response: HttpResponse) -> HttpResponse:

@@ -45,8 +45,10 @@ def user_agency_pk(user) -> int | None:
     orgs = user_agencies(user)
     if not orgs:
         return None
-    agency = Agency.objects.filter(organisation__in=orgs).order_by("pk").only("pk").first()
-    return agency.pk if agency else None
+    # values_list, not only("pk"): the FSM mixin would load the deferred status (a query).
+    return Agency.objects.filter(organisation__in=orgs).order_by("pk").values_list(
+        "pk", flat=True
+    ).first()
 
 
 def is_regulator(user) -> bool:

@@ -1,5 +1,5 @@
 """The registry of searchable kinds. A kind module registers itself when imported; the app's
-ready() imports the built-in ones. Announcements (procurement) will register a third kind."""
+ready() imports the built-in ones: agencies, service items and announcements (procurement)."""
 
 from __future__ import annotations
 

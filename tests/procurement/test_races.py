@@ -63,13 +63,14 @@ def test_concurrent_closers_produce_exactly_one_draw():
     assert [r[0] for r in results].count("closed") == 1
     assert [r[1] for r in results].count("selected") == 1
     assert Draw.objects.filter(announcement=announcement).count() == 1
-    assert AuditEvent.objects.filter(action="close_registration").count() == 1
-    assert (
-        AuditEvent.objects.filter(
-            action="select", to_state="selected", object_id=str(announcement.pk)
-        ).count()
-        == 1
+    from django.contrib.contenttypes.models import ContentType
+
+    of_announcement = AuditEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(announcement),
+        object_id=str(announcement.pk),
     )
+    assert of_announcement.filter(action="close_registration").count() == 1
+    assert of_announcement.filter(action="select").count() == 1
     announcement.refresh_from_db()
     assert announcement.status == AnnouncementStatus.SELECTED
 

@@ -595,3 +595,27 @@ def test_cancel_needs_a_reason_and_tells_registrants(world):
     )
     announcement.refresh_from_db()
     assert announcement.status == AnnouncementStatus.CANCELLED
+
+
+def test_the_selected_agency_cannot_object_and_one_objection_at_a_time(in_publicity):
+    announcement, selected, loser = in_publicity
+    with pytest.raises(ValidationError, match="its own selection"):
+        services.objection_file(
+            actor=admin_of(selected),
+            announcement=announcement,
+            registration=selected,
+            reason="对自己中选的结果提出异议，应当被拒绝。",
+        )
+    services.objection_file(
+        actor=admin_of(loser),
+        announcement=announcement,
+        registration=loser,
+        reason="第一条异议：请核查中选机构的资质。",
+    )
+    with pytest.raises(ValidationError, match="already under review"):
+        services.objection_file(
+            actor=admin_of(loser),
+            announcement=announcement,
+            registration=loser,
+            reason="第二条异议：同一机构在审查期间再次提出。",
+        )

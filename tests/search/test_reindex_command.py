@@ -61,7 +61,7 @@ def test_reconcile_flag_reports_and_repairs(es_backend, items):
 
 def test_unknown_kind_and_unreachable_backend_are_clear_errors(settings, dead_url, items):
     with pytest.raises(CommandError, match="unknown search kind"):
-        run("--kind", "announcement")
+        run("--kind", "tender")
     configure_search(settings, backend="elasticsearch", url=dead_url, TIMEOUT=1)
     make_agency("云南某某环境科技有限公司", items=[items["eia"]])
     with pytest.raises(CommandError, match="could not be rebuilt"):
