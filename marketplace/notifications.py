@@ -4,14 +4,24 @@ retried if delivery fails."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 
 from marketplace import outbox
 from marketplace.models import Notification, OutboxMessage, User
 
+logger = logging.getLogger(__name__)
+
 NOTIFY_TOPIC = "notify"
 EMAIL_TOPIC = "email.send"
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group of one user's open pages (procurement.consumers)."""
+    return f"user-{user_id}"
 
 
 def notify(
@@ -46,7 +56,7 @@ def notify(
 @outbox.handler(NOTIFY_TOPIC)
 def deliver_notification(payload: dict, *, message: OutboxMessage) -> None:
     # Keyed on the message id: a redelivery finds the row it created the first time.
-    notification, _ = Notification.objects.get_or_create(
+    notification, created = Notification.objects.get_or_create(
         source_message_id=message.pk,
         defaults={
             "recipient_id": payload["recipient_id"],
@@ -57,6 +67,9 @@ def deliver_notification(payload: dict, *, message: OutboxMessage) -> None:
             "url": payload.get("url", ""),
         },
     )
+    if created:
+        # Pushed only once the row is committed (and never if this delivery rolls back).
+        transaction.on_commit(lambda: push_notification(notification))
     if payload.get("email"):
         address = notification.recipient.email
         if address:
@@ -68,6 +81,46 @@ def deliver_notification(payload: dict, *, message: OutboxMessage) -> None:
                 {"to": [address], "subject": payload["title"], "body": body},
                 dedupe_key=f"notify-email:{message.pk}",
             )
+
+
+def push_notification(notification: Notification) -> bool:
+    """Sends a committed notification to its recipient's open pages over the channel layer.
+    Best effort: the row is durable and is listed on the next page, so a layer that is down
+    is logged, not retried. Returns whether it was handed to the layer."""
+    try:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is None:
+            return False
+        unread = Notification.objects.filter(
+            recipient_id=notification.recipient_id, read_at__isnull=True
+        ).count()
+        async_to_sync(layer.group_send)(
+            user_group(notification.recipient_id),
+            {
+                "type": "notification.push",
+                "notification": {
+                    "id": notification.pk,
+                    "verb": notification.verb,
+                    "title": notification.title,
+                    "body": notification.body,
+                    "url": notification.url,
+                    "created_at": notification.created_at.isoformat(),
+                },
+                "unread": unread,
+            },
+        )
+    except Exception:  # best effort: the notification itself is saved
+        logger.warning(
+            "notifications: could not push notification %s to user %s",
+            notification.pk,
+            notification.recipient_id,
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 @outbox.handler(EMAIL_TOPIC)

@@ -1,3 +1,10 @@
-"""Websocket routes of every app, gathered in one place (the live draw room joins here)."""
+"""Websocket routes of every app, gathered in one place."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from procurement.consumers import DrawRoomConsumer, NotificationConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/procurement/<str:code>/room/", DrawRoomConsumer.as_asgi()),
+    path("ws/notifications/", NotificationConsumer.as_asgi()),
+]

@@ -305,6 +305,7 @@ class Announcement(ConcurrentTransitionMixin, models.Model):
     )
     def suspend(self, *, by=None, reason: str = "", data=None) -> None:
         """暂停: an objection is under review."""
+        self.status_reason = reason or ""
 
     @transition(
         field=status, source=AnnouncementStatus.PUBLICITY, target=AnnouncementStatus.AWARDED

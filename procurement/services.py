@@ -694,18 +694,12 @@ def registration_submit(*, actor: User, announcement: Announcement, agency: Agen
             {NON_FIELD_ERRORS: _("This announcement takes no registrations (direct selection).")}
         )
     if locked.status != AnnouncementStatus.PUBLISHED or locked.registration_deadline <= now:
-        raise ValidationError(
-            {
-                NON_FIELD_ERRORS: _("Registration closed at %(deadline)s.")
-                % {"deadline": _local(locked.registration_deadline)}
-            },
-            code="closed",
-        )
+        message = _("Registration closed at %(deadline)s.") % {
+            "deadline": _local(locked.registration_deadline)
+        }
+        raise ValidationError({NON_FIELD_ERRORS: ValidationError(message, code="closed")})
     if Registration.objects.filter(announcement=locked, agency=agency).exists():
-        raise ValidationError(
-            {NON_FIELD_ERRORS: _("Your agency has already registered for this announcement.")},
-            code="duplicate",
-        )
+        raise _already_registered()
     outcome = eligibility.check(locked, agency)
     if not outcome.eligible:
         raise ValidationError(
@@ -721,10 +715,7 @@ def registration_submit(*, actor: User, announcement: Announcement, agency: Agen
                 eligibility=outcome.as_list(),
             )
     except IntegrityError:
-        raise ValidationError(
-            {NON_FIELD_ERRORS: _("Your agency has already registered for this announcement.")},
-            code="duplicate",
-        ) from None
+        raise _already_registered() from None
     audit.record(
         actor=actor,
         action="registration.submit",
@@ -741,6 +732,11 @@ def registration_submit(*, actor: User, announcement: Announcement, agency: Agen
         url=notices.announcement_url(locked),
     )
     return registration
+
+
+def _already_registered() -> ValidationError:
+    message = _("Your agency has already registered for this announcement.")
+    return ValidationError({NON_FIELD_ERRORS: ValidationError(message, code="duplicate")})
 
 
 def _local(value: datetime.datetime | None) -> str:

@@ -95,7 +95,8 @@ def test_a_registration_racing_the_close_is_in_the_pool_or_refused():
     for agency, result in zip(late, results[1:], strict=True):
         if isinstance(result, Exception):
             assert isinstance(result, ValidationError), result
-            assert "closed" in " ".join(result.messages)
+            [error] = result.error_dict["__all__"]
+            assert error.code == "closed", error
             assert not Registration.objects.filter(agency=agency).exists()
         else:
             assert isinstance(result, Registration)
