@@ -72,8 +72,16 @@ STATES = {
     "contract": ContractStatus,
 }
 
-# Public keys of an event's data worth showing (the rest stays in the audit trail).
-SHOWN_DATA = ("commitment", "pool_hash", "seed", "position", "registrants", "eligible")
+# Public keys of an event's data worth showing (the rest stays in the audit trail), with the
+# label they are shown under.
+SHOWN_DATA = {
+    "commitment": _("commitment"),
+    "pool_hash": _("pool hash"),
+    "seed": _("seed"),
+    "position": _("position in the draw"),
+    "registrants": _("registrants"),
+    "eligible": _("eligible registrants"),
+}
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ class TimelineEntry:
     from_label: str
     to_label: str
     reason: str
-    data: tuple[tuple[str, str], ...]
+    data: tuple[tuple[str, str, str], ...]  # (key, label, value)
 
 
 def _state_label(model: str, state: str) -> str:
@@ -142,7 +150,11 @@ def announcement_timeline(announcement: Announcement) -> list[TimelineEntry]:
                 from_label=_state_label(model, event.from_state),
                 to_label=_state_label(model, event.to_state),
                 reason=event.reason,
-                data=tuple((k, str(data[k])) for k in SHOWN_DATA if data.get(k) not in (None, "")),
+                data=tuple(
+                    (k, str(label), str(data[k]))
+                    for k, label in SHOWN_DATA.items()
+                    if data.get(k) not in (None, "")
+                ),
             )
         )
     return entries

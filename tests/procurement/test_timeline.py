@@ -71,9 +71,9 @@ def test_entries_say_who_what_and_why_without_people(scene):
     dismissed = next(e for e in timeline if e.action == "dismiss")
     assert dismissed.reason == DISMISSAL
     closed = next(e for e in timeline if e.action == "close_registration")
-    assert dict(closed.data)["pool_hash"] == scene.done.pool_hash
+    assert {k: v for k, _, v in closed.data}["pool_hash"] == scene.done.pool_hash
     published = next(e for e in timeline if e.action == "publish")
-    assert dict(published.data)["commitment"] == scene.done.commitment
+    assert {k: v for k, _, v in published.data}["commitment"] == scene.done.commitment
     # No field of an entry names the acting person.
     fields = set(type(published).__dataclass_fields__)
     assert not fields & {"actor", "user", "actor_name", "email"}
