@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agencies.models import Agency
-from marketplace import audit, workdays
+from marketplace import audit, bulk, workdays
 from marketplace.models import Organisation, OrganisationKind, Region, Role, User
 from marketplace.permissions import require_perm
 from marketplace.selectors import forget_memberships
@@ -779,9 +779,7 @@ def close_registration(announcement_id: int, *, now=None) -> str:
                     registration.admit(by=None)
                 else:
                     registration.refuse(by=None, reason="；".join(outcome.reasons))
-        Registration.objects.bulk_update(
-            registrations, ["status", "eligibility", "status_reason"], batch_size=1000
-        )
+        bulk.bulk_update(registrations, ["status", "eligibility", "status_reason"])
         pool = [
             {"id": r.agency_id, "uscc": r.agency.organisation.uscc}
             for r in registrations
@@ -922,9 +920,7 @@ def draw_select(locked: Announcement, *, now) -> Draw:
                 registration.make_alternate(by=None, data={"position": position})
             else:
                 registration.not_select(by=None, data={"position": position})
-    Registration.objects.bulk_update(
-        registrations, ["status", "rank", "position", "confirm_by"], batch_size=1000
-    )
+    bulk.bulk_update(registrations, ["status", "rank", "position", "confirm_by"])
     locked.selected_at = now
     locked.select(
         by=None,
