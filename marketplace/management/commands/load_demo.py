@@ -23,6 +23,11 @@ class Command(BaseCommand):
         catalog = load_catalog()
         accounts = accounts + list(catalog.get("accounts", []))
         self.stdout.write(agencies_demo.summary_line(agencies_demo.load_agencies_demo()))
+        from procurement import demo as procurement_demo
+
+        procurement = procurement_demo.load_procurement_demo()
+        accounts = accounts + procurement["accounts"]
+        self.stdout.write(procurement_demo.summary_line(procurement))
         self.stdout.write(self._build_search_indexes())
 
         self.stdout.write(
