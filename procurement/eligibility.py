@@ -259,67 +259,94 @@ def _evaluate(announcement, ids: list[int], requirements: list, day) -> dict[int
     sanctions: dict[int, str] = {}
     for provider in _sanction_providers:
         sanctions.update(provider(ids, day))
-    owner_person = _normalise_person(owner.legal_representative)
-    item_name = announcement.service_item.title
-
     outcomes: dict[int, Outcome] = {}
     for agency_id in ids:
         agency = rows.get(agency_id)
         if agency is None:
             continue
-        checks = [_status_check(agency)]
-        if agency_id in sanctions:
-            checks.append(Check("sanction", False, sanctions[agency_id]))
-        else:
-            checks.append(Check("sanction", True, _("No sanction in effect bars the agency.")))
-        if agency_id in declared:
-            checks.append(
-                Check("item", True, _("The agency offers %(item)s.") % {"item": item_name})
-            )
-        else:
-            checks.append(
-                Check(
-                    "item",
-                    False,
-                    _("The agency has not declared the service item %(item)s.")
-                    % {"item": item_name},
-                )
-            )
-        all_certs = certificates.get(agency_id, [])
-        usable = [
-            c
-            for c in all_certs
-            if c.status in USABLE_STATUSES and c.valid_from <= day <= c.valid_until
-        ]
-        requirement_checks = [check_requirement(r, usable, all_certs, day) for r in requirements]
-        if not requirements:
-            checks.append(Check("qualification", True, _("The item requires no qualification.")))
-        for rc in requirement_checks:
-            checks.append(Check("qualification", rc.met, rc.explanation))
-        credit = _credit_check(agency, announcement.min_credit_grade)
-        if credit is not None:
-            checks.append(credit)
-        checks.append(_region_check(agency, announcement, service_regions.get(agency_id, [])))
-        conflicts = []
-        if owner_person and _normalise_person(agency.legal_representative) == owner_person:
-            conflicts.append(
-                _("The agency has the same legal representative as the project owner (回避).")
-            )
-        if agency_id in shared_members:
-            conflicts.append(
-                _("A member of the agency is also a member of the project owner (回避).")
-            )
-        if agency_id in declared_exclusions:
-            conflicts.append(
-                _("Excluded by the project owner (回避): %(reason)s")
-                % {"reason": declared_exclusions[agency_id]}
-            )
-        if conflicts:
-            checks.extend(Check("conflict", False, text) for text in conflicts)
-        else:
-            checks.append(Check("conflict", True, _("No conflict of interest found.")))
-        outcomes[agency_id] = Outcome(agency, checks)
+        outcomes[agency_id] = outcome_of(
+            announcement,
+            agency,
+            Facts(
+                day=day,
+                requirements=requirements,
+                sanction=sanctions.get(agency_id),
+                declared=agency_id in declared,
+                certificates=certificates.get(agency_id, []),
+                service_regions=service_regions.get(agency_id, []),
+                shares_member=agency_id in shared_members,
+                exclusion=declared_exclusions.get(agency_id),
+            ),
+        )
     return outcomes
+
+
+@dataclass
+class Facts:
+    """What the checks need to know about one agency for one announcement, loaded in batches
+    by ``evaluate`` (many agencies) or ``procurement.selectors.feed_eligibility`` (many
+    announcements)."""
+
+    day: datetime.date
+    requirements: list  # published_requirements(announcement)
+    sanction: str | None  # the explanation of a sanction in effect
+    declared: bool  # declared the announcement's item
+    certificates: list  # of the required types (any status: unusable ones explain)
+    service_regions: list
+    shares_member: bool  # a person is a member of both the agency and the owner
+    exclusion: str | None  # the owner's declared reason
+
+
+def outcome_of(announcement: Announcement, agency: Agency, facts: Facts) -> Outcome:
+    """Every check of ``agency`` (with organisation and home region) for ``announcement``."""
+    item_name = announcement.service_item.title
+    checks = [_status_check(agency)]
+    if facts.sanction is not None:
+        checks.append(Check("sanction", False, facts.sanction))
+    else:
+        checks.append(Check("sanction", True, _("No sanction in effect bars the agency.")))
+    if facts.declared:
+        checks.append(Check("item", True, _("The agency offers %(item)s.") % {"item": item_name}))
+    else:
+        checks.append(
+            Check(
+                "item",
+                False,
+                _("The agency has not declared the service item %(item)s.") % {"item": item_name},
+            )
+        )
+    day = facts.day
+    usable = [
+        c
+        for c in facts.certificates
+        if c.status in USABLE_STATUSES and c.valid_from <= day <= c.valid_until
+    ]
+    if not facts.requirements:
+        checks.append(Check("qualification", True, _("The item requires no qualification.")))
+    for requirement in facts.requirements:
+        rc = check_requirement(requirement, usable, facts.certificates, day)
+        checks.append(Check("qualification", rc.met, rc.explanation))
+    credit = _credit_check(agency, announcement.min_credit_grade)
+    if credit is not None:
+        checks.append(credit)
+    checks.append(_region_check(agency, announcement, facts.service_regions))
+    conflicts = []
+    owner_person = _normalise_person(announcement.project.owner.legal_representative)
+    if owner_person and _normalise_person(agency.legal_representative) == owner_person:
+        conflicts.append(
+            _("The agency has the same legal representative as the project owner (回避).")
+        )
+    if facts.shares_member:
+        conflicts.append(_("A member of the agency is also a member of the project owner (回避)."))
+    if facts.exclusion is not None:
+        conflicts.append(
+            _("Excluded by the project owner (回避): %(reason)s") % {"reason": facts.exclusion}
+        )
+    if conflicts:
+        checks.extend(Check("conflict", False, text) for text in conflicts)
+    else:
+        checks.append(Check("conflict", True, _("No conflict of interest found.")))
+    return Outcome(agency, checks)
 
 
 def check(announcement: Announcement, agency: Agency, **kwargs) -> Outcome:

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from agencies.eligibility import USABLE_STATUSES, check_requirement
 from agencies.models import Agency, AgencyServiceItem, QualificationCertificate, ServiceScope
 from marketplace.models import Membership, Organisation, OrganisationKind, QualificationType, Role
 from marketplace.selectors import user_organisations
@@ -214,11 +212,6 @@ def feed_eligibility(
         ).values_list("service_item_id", flat=True)
     )
     certificates = list(QualificationCertificate.objects.filter(agency=agency))
-    usable = [
-        c
-        for c in certificates
-        if c.status in USABLE_STATUSES and c.valid_from <= day <= c.valid_until
-    ]
     type_ids = {r["qualification_type"] for a in announcements for r in a.requirements}
     types = QualificationType.objects.in_bulk(type_ids) if type_ids else {}
     owner_org_ids = {a.project.owner.organisation_id for a in announcements}
@@ -243,64 +236,28 @@ def feed_eligibility(
         found = provider([agency.pk], day)
         if agency.pk in found:
             sanction = found[agency.pk]
-    agency_person = eligibility._normalise_person(agency.legal_representative)
-    Check = eligibility.Check
     outcomes: dict[int, eligibility.Outcome] = {}
     for announcement in announcements:
-        item_name = announcement.service_item.title
-        checks = [eligibility._status_check(agency)]
-        if sanction is not None:
-            checks.append(Check("sanction", False, sanction))
-        else:
-            checks.append(Check("sanction", True, _("No sanction in effect bars the agency.")))
-        if announcement.service_item_id in declared:
-            checks.append(
-                Check("item", True, _("The agency offers %(item)s.") % {"item": item_name})
-            )
-        else:
-            checks.append(
-                Check(
-                    "item",
-                    False,
-                    _("The agency has not declared the service item %(item)s.")
-                    % {"item": item_name},
-                )
-            )
         requirements = []
         for entry in announcement.requirements:
             qtype = types.get(entry["qualification_type"])
             if qtype is not None:
                 requirements.append(_Requirement(qtype, entry.get("minimum_level") or ""))
-        if not requirements:
-            checks.append(Check("qualification", True, _("The item requires no qualification.")))
-        for requirement in requirements:
-            rc = check_requirement(requirement, usable, certificates, day)
-            checks.append(Check("qualification", rc.met, rc.explanation))
-        credit = eligibility._credit_check(agency, announcement.min_credit_grade)
-        if credit is not None:
-            checks.append(credit)
-        checks.append(eligibility._region_check(agency, announcement, service_regions))
-        conflicts = []
-        owner = announcement.project.owner
-        owner_person = eligibility._normalise_person(owner.legal_representative)
-        if owner_person and agency_person == owner_person:
-            conflicts.append(
-                _("The agency has the same legal representative as the project owner (回避).")
-            )
-        if owner_members.get(owner.organisation_id, set()) & agency_members:
-            conflicts.append(
-                _("A member of the agency is also a member of the project owner (回避).")
-            )
-        if announcement.pk in exclusions:
-            conflicts.append(
-                _("Excluded by the project owner (回避): %(reason)s")
-                % {"reason": exclusions[announcement.pk]}
-            )
-        if conflicts:
-            checks.extend(Check("conflict", False, text) for text in conflicts)
-        else:
-            checks.append(Check("conflict", True, _("No conflict of interest found.")))
-        outcomes[announcement.pk] = eligibility.Outcome(agency, checks)
+        owner_org = announcement.project.owner.organisation_id
+        outcomes[announcement.pk] = eligibility.outcome_of(
+            announcement,
+            agency,
+            eligibility.Facts(
+                day=day,
+                requirements=requirements,
+                sanction=sanction,
+                declared=announcement.service_item_id in declared,
+                certificates=certificates,
+                service_regions=service_regions,
+                shares_member=bool(owner_members.get(owner_org, set()) & agency_members),
+                exclusion=exclusions.get(announcement.pk),
+            ),
+        )
     return outcomes
 
 

@@ -83,10 +83,17 @@ def _raise(errors: dict) -> None:
 
 def _lock(announcement: Announcement) -> Announcement:
     """The announcement row, locked until the transaction ends, with a fresh state."""
+    return _locked(announcement.pk)
+
+
+def _locked(announcement_id: int) -> Announcement | None:
+    """The announcement ``announcement_id`` locked (None if there is none): the scheduler's
+    entry, which knows only ids."""
     return (
         Announcement.objects.select_for_update(of=("self",))
         .select_related("project__owner__organisation", "project__region", "service_item")
-        .get(pk=announcement.pk)
+        .filter(pk=announcement_id)
+        .first()
     )
 
 
@@ -755,13 +762,8 @@ def close_registration(announcement_id: int, *, now=None) -> str:
     announcement is open and past its deadline, whoever calls it and however often."""
     now = now or timezone.now()
     with transaction.atomic():
-        try:
-            locked = (
-                Announcement.objects.select_for_update(of=("self",))
-                .select_related("project__owner__organisation", "project__region", "service_item")
-                .get(pk=announcement_id)
-            )
-        except Announcement.DoesNotExist:
+        locked = _locked(announcement_id)
+        if locked is None:
             return "missing"
         if locked.status != AnnouncementStatus.PUBLISHED or locked.registration_deadline > now:
             return "not_due"
@@ -861,13 +863,8 @@ def run_selection(announcement_id: int, *, now=None) -> str:
     announcement in "selecting" is drawn, under its lock, and the Draw row is unique."""
     now = now or timezone.now()
     with transaction.atomic():
-        try:
-            locked = (
-                Announcement.objects.select_for_update(of=("self",))
-                .select_related("project__owner__organisation", "project__region", "service_item")
-                .get(pk=announcement_id)
-            )
-        except Announcement.DoesNotExist:
+        locked = _locked(announcement_id)
+        if locked is None:
             return "missing"
         if locked.status != AnnouncementStatus.SELECTING:
             return "not_due"
@@ -1312,12 +1309,7 @@ def award_due(announcement_id: int, *, now=None) -> str:
     """成交 at the end of a clean publicity; a contract draft per confirmed agency."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked = (
-            Announcement.objects.select_for_update(of=("self",))
-            .select_related("project__owner__organisation")
-            .filter(pk=announcement_id)
-            .first()
-        )
+        locked = _locked(announcement_id)
         if locked is None or locked.status != AnnouncementStatus.PUBLICITY:
             return "not_due"
         if locked.publicity_ends_at is None or locked.publicity_ends_at > now:
