@@ -183,7 +183,7 @@ def test_directory_search_facets_profile_approval_and_suspension(
     assert result_names(plain) == [SURVEY]
     go(plain, facet_link(plain, "qualification", "测绘资质"))
     expect(
-        facet_link(plain, "level", "乙级或以上").locator(".facet__count"),
+        facet_link(plain, "level", "乙级及以上").locator(".facet__count"),
         "with a qualification chosen, its levels are counted",
     ).to_have_text("1")
     assert page_errors == [], f"uncaught JavaScript errors: {page_errors}"

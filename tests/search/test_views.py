@@ -185,13 +185,13 @@ def test_level_facet_appears_with_a_qualification_and_goes_with_it(client, direc
     chosen = client.get(DIRECTORY + surveying[1])
     levels = links(chosen, "level")
     # 乙级 or higher counts the 甲级 holder too.
-    assert {k: v[0] for k, v in levels.items()} == {"甲级或以上": 1, "乙级或以上": 2}
-    with_level = client.get(DIRECTORY + levels["甲级或以上"][1])
+    assert {k: v[0] for k, v in levels.items()} == {"甲级及以上": 1, "乙级及以上": 2}
+    with_level = client.get(DIRECTORY + levels["甲级及以上"][1])
     assert hit_names(with_level) == ["阿拉丁测绘有限公司"]
     chips = {chip.label: chip.url for chip in with_level.context["chips"]}
     # Removing the qualification removes its level too (it would be refused alone).
     assert query_of(chips["资质：测绘资质"]) == {}
-    assert query_of(chips["资质等级：甲级或以上"]) == {"qualification": "surveying"}
+    assert query_of(chips["资质等级：甲级及以上"]) == {"qualification": "surveying"}
     (chosen,) = panel(with_level, "qualification").links
     assert chosen.selected and query_of(chosen.url) == {}
 
