@@ -13,7 +13,15 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from marketplace import audit
-from marketplace.models import Industry, Membership, Organisation, Region, RegionLevel, User
+from marketplace.models import (
+    MANAGING_ROLES,
+    Industry,
+    Membership,
+    Organisation,
+    Region,
+    RegionLevel,
+    User,
+)
 from marketplace.permissions import require_perm
 from marketplace.selectors import forget_memberships
 
@@ -86,7 +94,28 @@ def membership_add(
 def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
     if actor is not None:
         require_perm(actor, "manage", membership.organisation)
+    # Lock the organisation first (as membership_add does), so that two administrators
+    # removing each other at the same time cannot both pass the check below.
+    Organisation.objects.select_for_update().get(pk=membership.organisation_id)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if (
+        membership.is_active
+        and membership.role in MANAGING_ROLES
+        and not Membership.objects.filter(
+            organisation_id=membership.organisation_id,
+            role__in=MANAGING_ROLES,
+            is_active=True,
+        )
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            _(
+                "This is the organisation's last administrator: add another administrator "
+                "before removing this one."
+            ),
+            code="last_manager",
+        )
     audit.record(
         actor=actor,
         action="membership.remove",

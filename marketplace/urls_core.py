@@ -7,6 +7,7 @@ from marketplace import views
 app_name = "core"
 
 urlpatterns = [
+    path("org/<int:pk>/members/", views.members, name="members"),
     path("floor/", views.floor, name="floor"),
     path("language/", views.switch_language, name="switch_language"),
     path("regions/children.json", views.region_children, name="region-roots"),

@@ -1,7 +1,16 @@
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -73,3 +82,80 @@ def switch_language(request):
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
     return response
+
+
+# --- organisation members ----------------------------------------------------------------------
+
+# Where a user who removed their own membership lands (the members page is no longer theirs).
+_HOME_BY_KIND = {"owner": "procurement:owner", "agency": "agencies:portal"}
+
+
+@login_required
+def members(request, pk: int):
+    """/org/<pk>/members/: an organisation's administrators (users allowed "manage") list its
+    members, add an existing account by e-mail (membership_add) and remove members
+    (membership_remove, which keeps the last administrator). Anyone else gets a 404. A fixed
+    number of queries whatever the number of members (tests/marketplace/test_members.py)."""
+    from agencies.views.common import run_service
+    from marketplace import services
+    from marketplace.forms import MemberAddForm
+    from marketplace.models import Membership, Organisation
+    from marketplace.permissions import has_perm
+    from marketplace.selectors import forget_memberships
+
+    organisation = Organisation.objects.filter(pk=pk).first()
+    if organisation is None or not has_perm(request.user, "manage", organisation):
+        raise Http404
+    form = MemberAddForm(organisation=organisation)
+    if request.method == "POST":
+        if "remove" in request.POST:
+            remove = request.POST["remove"]
+            membership = (
+                Membership.objects.select_related("user", "organisation")
+                .filter(organisation=organisation, pk=remove)
+                .first()
+                if remove.isdigit()
+                else None
+            )
+            if membership is None:
+                raise Http404
+            if (
+                run_service(
+                    request,
+                    None,
+                    services.membership_remove,
+                    actor=request.user,
+                    membership=membership,
+                    success=_("%(name)s is no longer a member.")
+                    % {"name": membership.user.get_full_name()},
+                )
+                and membership.user_id == request.user.pk
+            ):
+                forget_memberships(request.user)
+                if not has_perm(request.user, "manage", organisation):
+                    return redirect(_HOME_BY_KIND.get(organisation.kind, "/"))
+            return redirect("core:members", organisation.pk)
+        form = MemberAddForm(request.POST, organisation=organisation)
+        if form.is_valid():
+            user = form.cleaned_data["user"]
+            if run_service(
+                request,
+                form,
+                services.membership_add,
+                actor=request.user,
+                organisation=organisation,
+                user=user,
+                role=form.cleaned_data["role"],
+                success=_("%(name)s is now a member.") % {"name": user.get_full_name()},
+            ):
+                return redirect("core:members", organisation.pk)
+    memberships = (
+        Membership.objects.filter(organisation=organisation)
+        .select_related("user")
+        .order_by("created_at", "pk")
+    )
+    return render(
+        request,
+        "marketplace/members.html",
+        {"organisation": organisation, "memberships": memberships, "form": form},
+    )

@@ -54,6 +54,7 @@ class OwnerDashboard:
     projects: list = field(default_factory=list)
     # [(status value, status label, [announcements])] in the state machine's order, non-empty
     by_status: list = field(default_factory=list)
+    can_manage_members: bool = False
 
 
 def owner_dashboards(owners: list[Owner]) -> list[OwnerDashboard]:

@@ -24,6 +24,7 @@ from agencies.models import (
 )
 from agencies.views.common import member_agency, redirect_to, run_service, user_agency_pk
 from marketplace.models import Notification
+from marketplace.permissions import has_perm
 
 STATUS_HELP = {
     EnrolmentStatus.DRAFT: (
@@ -108,6 +109,7 @@ def portal_context(request, agency, **forms):
         or CertificateForm(prefix="newcert"),
         "notifications": list(request.user.mp_notifications.order_by("-created_at")[:20]),
         "approved": agency.status == EnrolmentStatus.APPROVED,
+        "can_manage_members": has_perm(request.user, "manage", agency.organisation),
         "can_request_changes": agency.status
         in (EnrolmentStatus.APPROVED, EnrolmentStatus.SUSPENDED),
         "today": today,

@@ -89,11 +89,11 @@ def dashboard(request):
     owners = selectors.user_owners(request.user)
     if not owners:
         return redirect("procurement:owner_signup")
-    return render(
-        request,
-        "procurement/owner/dashboard.html",
-        {"boards": selectors.owner_dashboards(owners)},
-    )
+    boards = selectors.owner_dashboards(owners)
+    for board in boards:
+        # From the memberships already loaded for the request: no query.
+        board.can_manage_members = has_perm(request.user, "manage", board.owner.organisation)
+    return render(request, "procurement/owner/dashboard.html", {"boards": boards})
 
 
 # --- projects --------------------------------------------------------------------------------

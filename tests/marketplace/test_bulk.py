@@ -23,9 +23,12 @@ def test_each_row_gets_its_own_values(django_assert_num_queries):
         message.delivered_at = None if n % 2 == 0 else when
     # Two batches of 3 and 2 rows: one UPDATE each.
     with django_assert_num_queries(2):
-        assert bulk.bulk_update(
-            messages, ["payload", "status", "next_attempt_at", "delivered_at"], batch_size=3
-        ) == 5
+        assert (
+            bulk.bulk_update(
+                messages, ["payload", "status", "next_attempt_at", "delivered_at"], batch_size=3
+            )
+            == 5
+        )
     for n, message in enumerate(messages):
         message.refresh_from_db()
         assert message.payload == {"n": n * 10, "名称": "中文", "nested": [n, None]}
