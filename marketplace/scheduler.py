@@ -39,7 +39,14 @@ def is_server_process(argv: list[str] | None = None, environ=None) -> bool:
 def _loop(interval: float) -> None:
     from marketplace import chronograph
 
-    # A short first wait lets the server finish starting before the first tick.
+    from django.apps import apps
+
+    # Started from MarketplaceConfig.ready(), before the later apps' ready() (Oscar's set up
+    # their views there): a tick before the registry is complete failed with "no attribute
+    # detail_view" on a slow start. Wait for it, then a short while for the server.
+    while not apps.ready:
+        if _stop.wait(0.5):
+            return
     delay = min(5.0, interval)
     while not _stop.wait(delay):
         delay = interval
