@@ -37,9 +37,9 @@ def is_server_process(argv: list[str] | None = None, environ=None) -> bool:
 
 
 def _loop(interval: float) -> None:
-    from marketplace import chronograph
-
     from django.apps import apps
+
+    from marketplace import chronograph
 
     # Started from MarketplaceConfig.ready(), before the later apps' ready() (Oscar's set up
     # their views there): a tick before the registry is complete failed with "no attribute

@@ -23,6 +23,10 @@ How a draw is fixed before anyone can know its result:
    agency's rank is ``SHA-256(seed | agency id)``; the lowest ranks are selected, the next are
    alternates. There is no modulo (no bias) and no database RANDOM().
 
+With a drand beacon (``beacon.source == "drand-quicknet"``) the round's BLS signature is checked
+too when the ``drand-verify`` package is installed (``pip install drand-verify``); without it
+the verifier says the round was taken as recorded.
+
 Changing the secret breaks the commitment; changing the pool breaks the pool hash published
 before the secret was known; the operator cannot rerun the draw for another result.
 """
@@ -176,7 +180,45 @@ def verify(record: dict) -> list[str]:
     for name in ("seed", "ranking", "selected", "alternates"):
         if getattr(again, name) != record.get(name):
             problems.append(f"the {name} is not what the inputs give")
+    problems.extend(beacon_problems(record.get("beacon") or {}))
     return problems
+
+
+DRAND_QUICKNET = "drand-quicknet"
+
+
+def beacon_problems(beacon: dict) -> list[str]:
+    """A drand round's value is checked against the round's BLS signature and the League of
+    Entropy's public key when ``drand-verify`` (PyPI) is installed; without it the value is
+    taken as recorded and ``beacon_note`` says so. Other sources carry no proof to check."""
+    if beacon.get("source") != DRAND_QUICKNET:
+        return []
+    try:
+        import drand_verify
+    except ImportError:
+        return []
+    try:
+        randomness = drand_verify.verify_quicknet(int(beacon["round"]), beacon["signature"])
+    except (ValueError, KeyError, TypeError):
+        return [
+            f"the beacon signature does not verify for drand quicknet round {beacon.get('round')}"
+        ]
+    if randomness != beacon.get("value"):
+        return [f"the beacon value is not the randomness of drand quicknet round {beacon['round']}"]
+    return []
+
+
+def beacon_note(beacon: dict) -> str:
+    if beacon.get("source") != DRAND_QUICKNET:
+        return ""
+    try:
+        import drand_verify  # noqa: F401
+    except ImportError:
+        return (
+            f"note: the drand round {beacon.get('round')} was taken as recorded; "
+            "`pip install drand-verify` to check its signature too"
+        )
+    return f"drand quicknet round {beacon.get('round')}: signature verified"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         f"OK: draw {record['announcement']} verified — selected {record['selected']}, "
         f"alternates {record['alternates']} from a pool of {len(record['pool'])}"
     )
+    note = beacon_note(record.get("beacon") or {})
+    if note:
+        print(note)
     return 0
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from marketplace import chronograph
 from procurement import services
+from procurement.beacons import BeaconUnavailable
 from procurement.models import Announcement, AnnouncementStatus
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ def close_and_draw(now) -> dict:
         try:
             if services.run_selection(pk, now=now) == "selected":
                 counts["selected"] += 1
+        except BeaconUnavailable as exc:
+            # The named round is not out yet (or the relay is down): the next tick draws.
+            logger.warning("procurement: announcement %s waits for its beacon: %s", pk, exc)
         except Exception:  # one announcement's failure must not hold the others
             logger.exception("procurement: selection of announcement %s failed", pk)
     return counts

@@ -335,6 +335,9 @@ PROCUREMENT = {
     # The public randomness beacon mixed into draws: "none", or a dotted path to a
     # procurement.beacons.Beacon subclass.
     "BEACON": env("PROCUREMENT_BEACON", default="none"),
+    # With PROCUREMENT_BEACON=procurement.beacons.DrandQuicknet: the drand HTTP relay to read
+    # rounds from (each round's signature is verified before use).
+    "DRAND_URL": env("PROCUREMENT_DRAND_URL", default=""),
 }
 
 LOGGING = {
