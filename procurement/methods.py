@@ -9,6 +9,7 @@ take registrations; their ``select`` ranks the pool by price or score instead of
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from procurement.models import SelectionMethod
 
 
-class Method:
+class Method(ABC):
     code: str = ""
     needs_registration = True
     uses_draw = False
@@ -28,8 +29,9 @@ class Method:
     def after_publish(self, announcement, *, actor) -> None:
         """Inside the publishing transaction, after the publish transition."""
 
+    @abstractmethod
     def select(self, announcement, *, now) -> None:
-        raise NotImplementedError
+        """Turns the frozen pool into a result (selected and alternates)."""
 
 
 class RandomDraw(Method):
