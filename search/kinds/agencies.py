@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from search.documents import IndexDoc, sort_key
 from search.kinds import register
 from search.kinds.base import BadFilter, Facet, SearchKind, Sort
+from search.kinds.common import SHARED_FACETS, clean_shared, region_depth, shared_labels
 
 CREDIT_GRADES = ("A", "B", "C", "D")
 UNRATED = "none"
@@ -239,23 +240,10 @@ class AgencyKind(SearchKind):
     # --- filters and labels ---------------------------------------------------------------
 
     def clean_filter(self, facet: Facet, value: str, filters: dict[str, str]) -> str:
-        from cms.models import ServiceItemPage
-        from marketplace.models import Industry, QualificationType, Region
+        from marketplace.models import QualificationType
 
-        if facet.param == "region":
-            if not (
-                value.isdigit() and len(value) == 6 and Region.objects.filter(pk=value).exists()
-            ):
-                raise BadFilter(_("Unknown region code “%(value)s”.") % {"value": value[:20]})
-            return value
-        if facet.param == "industry":
-            if not Industry.objects.filter(code=value).exists():
-                raise BadFilter(_("Unknown industry “%(value)s”.") % {"value": value[:40]})
-            return value
-        if facet.param == "item":
-            if not ServiceItemPage.objects.live().filter(code=value).exists():
-                raise BadFilter(_("Unknown service item “%(value)s”.") % {"value": value[:40]})
-            return value
+        if facet.param in SHARED_FACETS:
+            return clean_shared(facet.param, value, live_items_only=True)
         if facet.param == "qualification":
             if not QualificationType.objects.filter(code=value).exists():
                 raise BadFilter(_("Unknown qualification “%(value)s”.") % {"value": value[:40]})
@@ -281,12 +269,7 @@ class AgencyKind(SearchKind):
         return value
 
     def hierarchy_depth(self, facet: Facet, value: str) -> int:
-        # GB/T 2260: 530000 a province, 530100 a prefecture, 530102 a county.
-        if value.endswith("0000"):
-            return 1
-        if value.endswith("00"):
-            return 2
-        return 3
+        return region_depth(value)
 
     def bucket_keep(self, facet: Facet, stored: str, filters: dict[str, str]) -> bool:
         if facet.param == "level":
@@ -301,17 +284,10 @@ class AgencyKind(SearchKind):
     def bucket_labels(self, facet: Facet, values: list[str], filters: dict[str, str]) -> dict:
         if not values:
             return {}
-        from cms.models import ServiceItemPage
-        from marketplace.models import Industry, QualificationType, Region
+        from marketplace.models import QualificationType
 
-        if facet.param == "region":
-            return dict(Region.objects.filter(code__in=values).values_list("code", "name"))
-        if facet.param == "industry":
-            return {i.code: i.display_name for i in Industry.objects.filter(code__in=values)}
-        if facet.param == "item":
-            return dict(
-                ServiceItemPage.objects.filter(code__in=values).values_list("code", "title")
-            )
+        if facet.param in SHARED_FACETS:
+            return shared_labels(facet.param, values)
         if facet.param == "qualification":
             return dict(
                 QualificationType.objects.filter(code__in=values).values_list("code", "name")

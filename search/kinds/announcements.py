@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from search.documents import IndexDoc
 from search.kinds import register
 from search.kinds.base import BadFilter, Facet, SearchKind, Sort
+from search.kinds.common import SHARED_FACETS, clean_shared, region_depth, shared_labels
 
 # Minutes since this moment are the deadline sort value (small enough for a float32).
 _EPOCH = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
@@ -175,8 +176,6 @@ class AnnouncementKind(SearchKind):
     # --- filters and labels ---------------------------------------------------------------
 
     def clean_filter(self, facet: Facet, value: str, filters: dict[str, str]) -> str:
-        from cms.models import ServiceItemPage
-        from marketplace.models import Industry, Region
         from procurement.models import PUBLIC_STATUSES, SelectionMethod
 
         if facet.param == "status":
@@ -193,30 +192,13 @@ class AnnouncementKind(SearchKind):
                     % {"value": value[:20], "allowed": ", ".join(SelectionMethod.values)}
                 )
             return value
-        if facet.param == "region":
-            if not (
-                value.isdigit() and len(value) == 6 and Region.objects.filter(pk=value).exists()
-            ):
-                raise BadFilter(_("Unknown region code “%(value)s”.") % {"value": value[:20]})
-            return value
-        if facet.param == "industry":
-            if not Industry.objects.filter(code=value).exists():
-                raise BadFilter(_("Unknown industry “%(value)s”.") % {"value": value[:40]})
-            return value
-        if facet.param == "item":
+        if facet.param in SHARED_FACETS:
             # Any item page, live or not: an announcement of a withdrawn item stays public.
-            if not ServiceItemPage.objects.filter(code=value).exists():
-                raise BadFilter(_("Unknown service item “%(value)s”.") % {"value": value[:40]})
-            return value
+            return clean_shared(facet.param, value, live_items_only=False)
         return value
 
     def hierarchy_depth(self, facet: Facet, value: str) -> int:
-        # GB/T 2260: 530000 a province, 530100 a prefecture, 530102 a county.
-        if value.endswith("0000"):
-            return 1
-        if value.endswith("00"):
-            return 2
-        return 3
+        return region_depth(value)
 
     def bucket_labels(self, facet: Facet, values: list[str], filters: dict[str, str]) -> dict:
         from procurement.models import AnnouncementStatus, SelectionMethod
@@ -229,19 +211,8 @@ class AnnouncementKind(SearchKind):
             }
         if facet.param == "method":
             return {v: str(SelectionMethod(v).label) for v in values if v in SelectionMethod.values}
-        if not values:
-            return {}
-        from cms.models import ServiceItemPage
-        from marketplace.models import Industry, Region
-
-        if facet.param == "region":
-            return dict(Region.objects.filter(code__in=values).values_list("code", "name"))
-        if facet.param == "industry":
-            return {i.code: i.display_name for i in Industry.objects.filter(code__in=values)}
-        if facet.param == "item":
-            return dict(
-                ServiceItemPage.objects.filter(code__in=values).values_list("code", "title")
-            )
+        if facet.param in SHARED_FACETS:
+            return shared_labels(facet.param, values)
         return {v: v for v in values}
 
 
