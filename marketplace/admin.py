@@ -14,6 +14,20 @@ from marketplace.models import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records changed only through services (audited) or never (the audit trail): support
+    staff look them up here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
@@ -68,7 +82,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the trail has no add, change or delete path, here or anywhere."""
 
     list_display = (
@@ -87,15 +101,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ("actor", "organisation", "content_type")
     date_hierarchy = "created_at"
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OutboxMessage)

@@ -3,18 +3,8 @@
 
 from django.contrib import admin
 
+from marketplace.admin import ReadOnlyAdmin
 from procurement.models import Announcement, Contract, Draw, Objection, Owner, Project, Registration
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Owner)

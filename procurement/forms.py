@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.forms import RegionChoiceField, StyledFormMixin
 from agencies.models import Agency, EnrolmentStatus
 from procurement.models import RegionScope, SelectionMethod
+from procurement.services import ANNOUNCEMENT_FIELDS
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 CREDIT_CHOICES = [
@@ -206,25 +207,7 @@ class AnnouncementForm(StyledFormMixin, forms.Form):
     def service_kwargs(self) -> dict:
         """The cleaned terms as keyword arguments of announcement_create/update."""
         data = self.cleaned_data
-        values = {
-            name: data.get(name)
-            for name in (
-                "title",
-                "scope",
-                "budget_ceiling",
-                "fee_base_amount",
-                "fee_category",
-                "method",
-                "min_credit_grade",
-                "region_scope",
-                "registration_deadline",
-                "selected_count",
-                "alternate_count",
-                "service_time_limit_days",
-                "direct_agency",
-                "direct_reason",
-            )
-        }
+        values = {name: data.get(name) for name in ANNOUNCEMENT_FIELDS}
         values["min_credit_grade"] = values["min_credit_grade"] or ""
         values["fee_category"] = values["fee_category"] or ""
         values["direct_reason"] = values["direct_reason"] or ""

@@ -16,3 +16,13 @@ def world(base):
     from tests.procurement.factories import make_world
 
     return make_world(base=base)
+
+
+@pytest.fixture
+def english():
+    """Messages asserted in English (the msgids); the UI shows them in Chinese. Modules opt in
+    with ``pytest.mark.usefixtures("english")``."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -160,6 +160,17 @@ def close_and_draw(announcement) -> str:
     return outcome
 
 
+def login(client, user):
+    """``client`` logged in as ``user``, with English pages (assertions use the msgids)."""
+    client.force_login(user)
+    client.cookies["django_language"] = "en"
+    return client
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
 def owner_member(owner: Owner, role=Role.STAFF):
     return add_member(owner.organisation, role)
 

@@ -11,8 +11,8 @@ test_verifier_cli), built once per test module through the services:
 ``draft``      a draft (never public), ``cancelled_draft`` a draft cancelled before publication
                (never public either).
 
-Use them in a test module by naming them there: ``module_db = public_scene.module_db`` and
-``scene = public_scene.scene``."""
+Use them in a test module by naming them there: ``scene = public_scene.scene`` (it stands on
+the root conftest's ``module_db``)."""
 
 from __future__ import annotations
 
@@ -49,23 +49,6 @@ def deliver() -> None:
     """What the worker does after commit: every pending outbox message (index syncs too)."""
     while outbox.sweep():
         pass
-
-
-@pytest.fixture(scope="module")
-def module_db(django_db_setup, django_db_blocker):
-    """One transaction around the whole module, rolled back at its end (as
-    tests/search/conftest.module_db): the scene is built once, each test's changes are
-    rolled back to a savepoint."""
-    from django.db import transaction
-
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
 
 
 def build_scene() -> SimpleNamespace:

@@ -12,16 +12,7 @@ from procurement.models import RegionScope
 from tests.agencies.factories import AgencyFactory, CertificateFactory, add_member, qtype, region
 from tests.procurement.factories import draft, make_eligible_agency
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """Messages are asserted in English (the msgids); the UI shows them in Chinese."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def failing(outcome) -> dict[str, str]:

@@ -35,7 +35,6 @@ from tests.procurement.public_scene import (
 pytestmark = pytest.mark.django_db
 
 # The module's scene (built once, see public_scene).
-module_db = public_scene.module_db
 scene = public_scene.scene
 
 LIST = "/procurement/"

@@ -16,15 +16,7 @@ from procurement.models import Announcement, RegionScope
 from tests.agencies.factories import AgencyFactory, add_member, declare_items, region
 from tests.procurement.factories import draft, make_announcement, make_eligible_agency, make_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def reload(agency) -> Agency:

@@ -36,16 +36,7 @@ from tests.procurement.factories import (
     register_all,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """Messages are asserted in English (the msgids); the UI shows them in Chinese."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def events(obj, action=None):

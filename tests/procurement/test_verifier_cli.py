@@ -16,7 +16,6 @@ from tests.procurement import public_scene
 pytestmark = pytest.mark.django_db
 
 # The module's scene (built once, see public_scene).
-module_db = public_scene.module_db
 scene = public_scene.scene
 
 BARE = [sys.executable, "-I", "-S"]

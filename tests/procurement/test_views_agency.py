@@ -22,31 +22,15 @@ from tests.agencies.factories import AgencyFactory, make_regulator_user
 from tests.marketplace.factories import UserFactory
 from tests.procurement.factories import (
     close_and_draw,
+    login,
     make_announcement,
     make_eligible_agency,
     make_world,
     register_all,
+    text,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
-
-
-def login(client, user):
-    client.force_login(user)
-    client.cookies["django_language"] = "en"
-    return client
-
-
-def text(response) -> str:
-    return response.content.decode()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def admin_of(world, registration):

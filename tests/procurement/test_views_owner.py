@@ -28,32 +28,16 @@ from tests.procurement.factories import (
     close_and_draw,
     deadline,
     draft,
+    login,
     make_announcement,
     make_owner,
     make_world,
     owner_member,
     register_all,
+    text,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
-
-
-def login(client, user):
-    client.force_login(user)
-    client.cookies["django_language"] = "en"
-    return client
-
-
-def text(response) -> str:
-    return response.content.decode()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def local_input(value: datetime.datetime) -> str:

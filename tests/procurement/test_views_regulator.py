@@ -12,29 +12,18 @@ from procurement import services
 from procurement.models import AnnouncementStatus, Objection, ObjectionStatus, RegistrationStatus
 from tests.agencies.factories import make_regulator_user, region
 from tests.marketplace.factories import UserFactory
-from tests.procurement.factories import close_and_draw, make_announcement, make_world, register_all
+from tests.procurement.factories import (
+    close_and_draw,
+    login,
+    make_announcement,
+    make_world,
+    register_all,
+    text,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 GROUNDS = "中选机构的资质证书在报名时已过期，请核查。"
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
-
-
-def login(client, user):
-    client.force_login(user)
-    client.cookies["django_language"] = "en"
-    return client
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def objected(world, title=None) -> Objection:
