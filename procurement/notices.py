@@ -13,6 +13,7 @@ from marketplace.models import Membership, Organisation, OrganisationKind, Role
 from marketplace.notifications import notify
 
 ANNOUNCE_TOPIC = "procurement.announce"
+BROADCAST_TOPIC = "procurement.broadcast"
 
 
 def announcement_url(announcement) -> str:
@@ -43,6 +44,81 @@ def _notify_members(organisation_id: int, *, verb, title, body, url, roles=None,
             organisation=membership.organisation,
             email=True,
             dedupe_key=f"{dedupe}:{membership.user_id}" if dedupe else None,
+        )
+
+
+def notify_agencies(messages: list[tuple]) -> None:
+    """``[(agency, {"verb", "title", "body", "url"}), …]``: each agency's members notified,
+    their memberships read in one query."""
+    if not messages:
+        return
+    members_of: dict[int, list] = {}
+    for membership in Membership.objects.filter(
+        organisation_id__in={agency.organisation_id for agency, _message in messages},
+        is_active=True,
+        user__is_active=True,
+    ).select_related("user", "organisation"):
+        members_of.setdefault(membership.organisation_id, []).append(membership)
+    for agency, message in messages:
+        for membership in members_of.get(agency.organisation_id, []):
+            notify(
+                recipient=membership.user,
+                title=str(message["title"]),
+                body=str(message.get("body", "")),
+                verb=message["verb"],
+                url=message.get("url", ""),
+                organisation=membership.organisation,
+                email=True,
+            )
+
+
+def broadcast(announcement, *, verb: str, title: str, body: str = "", statuses=()) -> None:
+    """Tells every registrant (or those in ``statuses``) of ``announcement``: one outbox
+    message in the caller's transaction, fanned out after commit by its handler, however
+    many registrants there are."""
+    outbox.enqueue(
+        BROADCAST_TOPIC,
+        {
+            "announcement": announcement.pk,
+            "verb": verb,
+            "title": str(title),
+            "body": str(body),
+            "statuses": list(statuses),
+        },
+    )
+
+
+@outbox.handler(BROADCAST_TOPIC)
+def deliver_broadcast(payload: dict, *, message) -> None:
+    from procurement.models import Announcement, Registration
+
+    announcement = Announcement.objects.filter(pk=payload["announcement"]).first()
+    if announcement is None:
+        return
+    registrations = Registration.objects.filter(announcement=announcement)
+    if payload.get("statuses"):
+        registrations = registrations.filter(status__in=payload["statuses"])
+    members = (
+        Membership.objects.filter(
+            organisation__agency__registrations__in=registrations,
+            is_active=True,
+            user__is_active=True,
+        )
+        .select_related("user", "organisation")
+        .distinct()
+    )
+    url = announcement_url(announcement)
+    for membership in members.iterator(chunk_size=1000):
+        notify(
+            recipient=membership.user,
+            title=payload["title"],
+            body=payload.get("body", ""),
+            verb=payload["verb"],
+            url=url,
+            organisation=membership.organisation,
+            email=True,
+            # A redelivered broadcast finds what it queued the first time.
+            dedupe_key=f"broadcast:{message.pk}:{membership.user_id}",
         )
 
 

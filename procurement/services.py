@@ -638,14 +638,12 @@ def announcement_cancel(*, actor: User, announcement: Announcement, reason: str)
     locked.save()
     if was_public:
         room.emit(locked, "cancelled", {"reason": reason})
-        for registration in locked.registrations.select_related("agency__organisation"):
-            notices.notify_agency(
-                registration.agency,
-                verb="announcement.cancelled",
-                title=_("Announcement %(code)s was cancelled") % {"code": locked.code},
-                body=reason,
-                url=notices.announcement_url(locked),
-            )
+        notices.broadcast(
+            locked,
+            verb="announcement.cancelled",
+            title=_("Announcement %(code)s was cancelled") % {"code": locked.code},
+            body=reason,
+        )
     return locked
 
 
@@ -807,15 +805,21 @@ def close_registration(announcement_id: int, *, now=None) -> str:
                 "registrants": len(registrations),
             },
         )
-        for registration in registrations:
-            if registration.status == RegistrationStatus.INELIGIBLE:
-                notices.notify_agency(
+        notices.notify_agencies(
+            [
+                (
                     registration.agency,
-                    verb="registration.ineligible",
-                    title=_("Not in the pool of %(code)s") % {"code": locked.code},
-                    body=registration.status_reason,
-                    url=notices.announcement_url(locked),
+                    {
+                        "verb": "registration.ineligible",
+                        "title": _("Not in the pool of %(code)s") % {"code": locked.code},
+                        "body": registration.status_reason,
+                        "url": notices.announcement_url(locked),
+                    },
                 )
+                for registration in registrations
+                if registration.status == RegistrationStatus.INELIGIBLE
+            ]
+        )
         if len(pool) < locked.min_eligible:
             reason = _(
                 "Too few eligible registrants: %(count)s, at least %(minimum)s are needed (流标)."
@@ -824,16 +828,13 @@ def close_registration(announcement_id: int, *, now=None) -> str:
             return "failed"
         locked.start_selection(by=None)
         locked.save()
-        if len(registrations) <= 200:  # a large pool is told by the result itself
-            for registration in registrations:
-                if registration.status == RegistrationStatus.ELIGIBLE:
-                    notices.notify_agency(
-                        registration.agency,
-                        verb="registration.eligible",
-                        title=_("In the pool of %(code)s") % {"code": locked.code},
-                        body=_("Your agency is eligible; the draw follows now."),
-                        url=notices.announcement_url(locked),
-                    )
+        notices.broadcast(
+            locked,
+            verb="registration.eligible",
+            title=_("In the pool of %(code)s") % {"code": locked.code},
+            body=_("Your agency is eligible; the draw follows now."),
+            statuses=[RegistrationStatus.ELIGIBLE],
+        )
     return "closed"
 
 
@@ -848,14 +849,12 @@ def _fail(locked: Announcement, reason: str, *, now) -> None:
         title=_("Announcement %(code)s failed") % {"code": locked.code},
         body=reason + " " + _("You may republish it."),
     )
-    for registration in locked.registrations.select_related("agency__organisation")[:500]:
-        notices.notify_agency(
-            registration.agency,
-            verb="announcement.failed",
-            title=_("Announcement %(code)s failed") % {"code": locked.code},
-            body=reason,
-            url=notices.announcement_url(locked),
-        )
+    notices.broadcast(
+        locked,
+        verb="announcement.failed",
+        title=_("Announcement %(code)s failed") % {"code": locked.code},
+        body=reason,
+    )
 
 
 def run_selection(announcement_id: int, *, now=None) -> str:
@@ -956,18 +955,24 @@ def draw_select(locked: Announcement, *, now) -> Draw:
     )
     for agency_id in result.selected:
         _notify_selected(locked, by_agency[agency_id], confirm_by, promoted=False)
-    for agency_id in result.alternates:
-        notices.notify_agency(
-            by_agency[agency_id].agency,
-            verb="registration.alternate",
-            title=_("Alternate for %(code)s") % {"code": locked.code},
-            body=_(
-                "Your agency is an alternate (position %(position)s): you will be told if "
-                "it is promoted."
+    notices.notify_agencies(
+        [
+            (
+                by_agency[agency_id].agency,
+                {
+                    "verb": "registration.alternate",
+                    "title": _("Alternate for %(code)s") % {"code": locked.code},
+                    "body": _(
+                        "Your agency is an alternate (position %(position)s): you will be told "
+                        "if it is promoted."
+                    )
+                    % {"position": by_agency[agency_id].position},
+                    "url": notices.announcement_url(locked),
+                },
             )
-            % {"position": by_agency[agency_id].position},
-            url=notices.announcement_url(locked),
-        )
+            for agency_id in result.alternates
+        ]
+    )
     return draw_row
 
 
@@ -1162,14 +1167,7 @@ def _maybe_start_publicity(locked: Announcement, *, now) -> None:
         "until": _local(locked.publicity_ends_at)
     }
     notices.notify_owner(locked, verb="announcement.publicity", title=title, body=body)
-    for registration in locked.registrations.select_related("agency__organisation")[:500]:
-        notices.notify_agency(
-            registration.agency,
-            verb="announcement.publicity",
-            title=title,
-            body=body,
-            url=notices.announcement_url(locked),
-        )
+    notices.broadcast(locked, verb="announcement.publicity", title=title, body=body)
 
 
 def expire_confirmations(*, now=None) -> int:

@@ -610,3 +610,26 @@ def test_the_selected_agency_cannot_object_and_one_objection_at_a_time(in_public
             registration=loser,
             reason="第二条异议：同一机构在审查期间再次提出。",
         )
+
+
+def test_publicity_is_broadcast_to_every_registrant_once(drawn):
+    from marketplace.models import OutboxMessage
+    from procurement.notices import BROADCAST_TOPIC
+
+    announcement, by_status = drawn
+    [selected] = by_status[RegistrationStatus.SELECTED]
+    services.registration_confirm(actor=admin_of(selected), registration=selected)
+    [message] = OutboxMessage.objects.filter(
+        topic=BROADCAST_TOPIC, payload__verb="announcement.publicity"
+    )
+    while outbox.sweep():
+        pass
+    told = Notification.objects.filter(verb="announcement.publicity")
+    registrants = {admin_of(r).pk for r in announcement.registrations.all()}
+    assert set(told.values_list("recipient_id", flat=True)) >= registrants
+    # A redelivery of the broadcast queues nothing new (keyed on the message and recipient).
+    from procurement.notices import deliver_broadcast
+
+    before = OutboxMessage.objects.count()
+    deliver_broadcast(message.payload, message=message)
+    assert OutboxMessage.objects.count() == before
