@@ -111,8 +111,9 @@ def _ids(queryset) -> object:
     return queryset.annotate(sid=Cast("pk", output_field=CharField())).values("sid")
 
 
-def announcement_timeline(announcement: Announcement) -> list[TimelineEntry]:
-    """The announcement's events, oldest first. One query."""
+def announcement_timeline(announcement: Announcement, registrations=None) -> list[TimelineEntry]:
+    """The announcement's events, oldest first. One query. ``registrations``: only these
+    registrations' own events (a page showing part of a large pool); default all."""
     pk = announcement.pk
 
     def of(model: str, object_id) -> Q:
@@ -123,7 +124,12 @@ def announcement_timeline(announcement: Announcement) -> list[TimelineEntry]:
 
     condition = (
         of("announcement", str(pk))
-        | of("registration", _ids(Registration.objects.filter(announcement_id=pk)))
+        | of(
+            "registration",
+            _ids(Registration.objects.filter(announcement_id=pk))
+            if registrations is None
+            else [str(r.pk) for r in registrations],
+        )
         | of("draw", _ids(Draw.objects.filter(announcement_id=pk)))
         | of("objection", _ids(Objection.objects.filter(announcement_id=pk)))
         | of("contract", _ids(Contract.objects.filter(announcement_id=pk)))

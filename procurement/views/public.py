@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -115,6 +116,9 @@ def _region_path(region) -> list:
     return [above[c] for c in codes if c in above] + [region]
 
 
+SHOWN_REGISTRANTS = 200
+
+
 @require_safe
 def announcement_detail(request: HttpRequest, code: str) -> HttpResponse:
     """An announcement's public page: its terms, the draw's inputs as they became public
@@ -138,11 +142,15 @@ def announcement_detail(request: HttpRequest, code: str) -> HttpResponse:
         draw_row = announcement.draw
     except Draw.DoesNotExist:
         draw_row = None
+    # A page of bounded size whatever the pool: the first registrants by draw position (the
+    # selected and alternates first), the top of the ranking; the rest is in draw.json.
     registrations = list(
         announcement.registrations.select_related("agency__organisation").order_by(
-            "position", "created_at", "id"
-        )
+            F("position").asc(nulls_last=True), "created_at", "id"
+        )[: SHOWN_REGISTRANTS + 1]
     )
+    truncated = len(registrations) > SHOWN_REGISTRANTS
+    registrations = registrations[:SHOWN_REGISTRANTS]
     exclusions = list(announcement.exclusions.select_related("agency__organisation"))
     objections = list(
         announcement.objections.select_related("registration__agency__organisation").order_by(
@@ -155,7 +163,9 @@ def announcement_detail(request: HttpRequest, code: str) -> HttpResponse:
     if record:
         selected = set(record.get("selected") or [])
         alternates = set(record.get("alternates") or [])
-        for position, entry in enumerate(record.get("ranking") or [], start=1):
+        for position, entry in enumerate(
+            (record.get("ranking") or [])[:SHOWN_REGISTRANTS], start=1
+        ):
             registration = by_agency.get(entry["id"])
             ranking.append(
                 {
@@ -170,14 +180,26 @@ def announcement_detail(request: HttpRequest, code: str) -> HttpResponse:
                     else ("alternate" if entry["id"] in alternates else ""),
                 }
             )
-    counts = {
-        "registrants": len(registrations),
-        "eligible": sum(
-            r.status not in (RegistrationStatus.SUBMITTED, RegistrationStatus.INELIGIBLE)
-            for r in registrations
-        ),
-        "ineligible": sum(r.status == RegistrationStatus.INELIGIBLE for r in registrations),
-    }
+    if truncated:  # one more query, only for pools larger than the page shows
+        counts = announcement.registrations.aggregate(
+            registrants=Count("id"),
+            eligible=Count(
+                "id",
+                filter=~Q(status__in=(RegistrationStatus.SUBMITTED, RegistrationStatus.INELIGIBLE)),
+            ),
+            ineligible=Count("id", filter=Q(status=RegistrationStatus.INELIGIBLE)),
+        )
+    else:
+        counts = {
+            "registrants": len(registrations),
+            "eligible": sum(
+                r.status not in (RegistrationStatus.SUBMITTED, RegistrationStatus.INELIGIBLE)
+                for r in registrations
+            ),
+            "ineligible": sum(r.status == RegistrationStatus.INELIGIBLE for r in registrations),
+        }
+    counts["shown"] = len(registrations)
+    counts["pool"] = len(record.get("ranking") or []) if record else 0
     context = {
         "announcement": announcement,
         "project": project,
@@ -197,7 +219,10 @@ def announcement_detail(request: HttpRequest, code: str) -> HttpResponse:
         "selected_names": [r["name"] for r in ranking if r["role"] == "selected"],
         "alternate_names": [r["name"] for r in ranking if r["role"] == "alternate"],
         "counts": counts,
-        "timeline": announcement_timeline(announcement),
+        "timeline": announcement_timeline(
+            announcement, registrations=registrations if truncated else None
+        ),
+        "truncated": truncated,
         "open": announcement.status == AnnouncementStatus.PUBLISHED,
     }
     return render(request, "procurement/public/announcement_detail.html", context)

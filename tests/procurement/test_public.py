@@ -368,3 +368,24 @@ def test_a_cancelled_published_announcement_stays_public(en, scene):
     assert "项目调整，撤销采购" in text(response)
     listed = en.get(LIST, {"status": "cancelled"})
     assert titles(listed) == ["发布后撤销的公告"]
+
+
+def test_a_large_pool_gives_a_bounded_page(client, scene, django_assert_num_queries, monkeypatch):
+    """Past the page's limit of registrants the page lists the first ones by draw position
+    (the selected and alternates first), counts all of them in one more query (7), shows the
+    top of the ranking with a pointer to draw.json, and follows only the listed registrants
+    in the timeline."""
+    from procurement.views import public
+
+    monkeypatch.setattr(public, "SHOWN_REGISTRANTS", 2)
+    with django_assert_num_queries(7):
+        response = client.get(detail_url(scene.done))
+    context = response.context
+    assert context["truncated"]
+    assert [r.position for r in context["registrations"]] == [1, 2]
+    assert context["counts"]["registrants"] == 5 and context["counts"]["shown"] == 2
+    assert len(context["ranking"]) == 2 and context["counts"]["pool"] == 4
+    listed = {r.agency.organisation.name for r in context["registrations"]}
+    followed = {e.organisation for e in context["timeline"] if e.model == "registration"}
+    assert followed == listed
+    assert "draw.json" in response.content.decode()
