@@ -141,9 +141,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/marketplace"
-    ),
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/marketplace"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
@@ -286,9 +284,27 @@ HAYSTACK_CONNECTIONS = {
 PAYMENT_HOST = env("PAYMENT_HOST", default="127.0.0.1:8000")
 PAYMENT_USES_SSL = env.bool("PAYMENT_USES_SSL", default=False)
 PAYMENT_MODEL = "marketplace.Payment"
+# Stripe (PaymentIntents, marketplace.stripe_provider). Without a secret key the dummy
+# provider stays the default variant. Tests point the API and Stripe.js at localstripe.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 PAYMENT_VARIANTS = {
     "default": ("payments.dummy.DummyProvider", {}),
 }
+if STRIPE_SECRET_KEY:
+    PAYMENT_VARIANTS["stripe"] = (
+        "marketplace.stripe_provider.StripePaymentIntentProvider",
+        {
+            "secret_key": STRIPE_SECRET_KEY,
+            "publishable_key": STRIPE_PUBLISHABLE_KEY,
+            "api_base": STRIPE_API_BASE,
+            "js_url": STRIPE_JS_URL,
+        },
+    )
+    PAYMENT_VARIANTS["default"] = PAYMENT_VARIANTS["stripe"]
 
 # --- Channels -----------------------------------------------------------------------------
 CHANNEL_LAYERS = {
