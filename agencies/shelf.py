@@ -292,8 +292,9 @@ def _membership_changed(sender, instance, **kwargs) -> None:
 
 
 def _fee_message(exc) -> str:
-    language = translation.get_language() or ""
-    return exc.message_en if language.startswith("en") else exc.message
+    from cms.fees import api as fees
+
+    return fees.message_for(exc)
 
 
 def _decimal(value, field: str) -> Decimal | None:

@@ -92,11 +92,13 @@ def locality(region: Region) -> str:
     return region.prefecture_code or region.code
 
 
-def published_requirements(announcement: Announcement) -> list:
-    """The announcement's requirements as objects ``check_requirement`` takes."""
-    types = QualificationType.objects.in_bulk(
-        [r["qualification_type"] for r in announcement.requirements]
-    )
+def published_requirements(announcement: Announcement, types: dict | None = None) -> list:
+    """The announcement's requirements as objects ``check_requirement`` takes. ``types``:
+    {id: QualificationType} already loaded (else one query)."""
+    if types is None:
+        types = QualificationType.objects.in_bulk(
+            [r["qualification_type"] for r in announcement.requirements]
+        )
     requirements = []
     for entry in announcement.requirements:
         qtype = types.get(entry["qualification_type"])

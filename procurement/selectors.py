@@ -239,11 +239,7 @@ def feed_eligibility(
             sanction = found[agency.pk]
     outcomes: dict[int, eligibility.Outcome] = {}
     for announcement in announcements:
-        requirements = []
-        for entry in announcement.requirements:
-            qtype = types.get(entry["qualification_type"])
-            if qtype is not None:
-                requirements.append(_Requirement(qtype, entry.get("minimum_level") or ""))
+        requirements = eligibility.published_requirements(announcement, types)
         owner_org = announcement.project.owner.organisation_id
         outcomes[announcement.pk] = eligibility.outcome_of(
             announcement,
@@ -260,16 +256,6 @@ def feed_eligibility(
             ),
         )
     return outcomes
-
-
-class _Requirement:
-    """A published requirement in the shape ``check_requirement`` takes."""
-
-    pk = None
-
-    def __init__(self, qualification, minimum_level: str):
-        self.qualification = qualification
-        self.minimum_level = minimum_level
 
 
 def agency_registrations(agency: Agency, *, limit: int = MY_REGISTRATIONS) -> list[Registration]:

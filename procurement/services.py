@@ -304,7 +304,6 @@ def fee_check(*, item, base_amount: Decimal | None, category: str, ceiling: Deci
         raise ValidationError(
             {"fee_base_amount": _("This item's fee depends on an amount: give the fee base.")}
         )
-    language_en = _is_english()
     try:
         result = fees.check_price_within_ceiling(
             rule,
@@ -314,20 +313,14 @@ def fee_check(*, item, base_amount: Decimal | None, category: str, ceiling: Deci
         )
     except fees.PriceAboveCeiling as exc:
         raise ValidationError(
-            {"budget_ceiling": exc.message_en if language_en else exc.message}
+            {"budget_ceiling": fees.message_for(exc)}
         ) from exc
     except fees.FeeError as exc:
         field = "fee_base_amount" if exc.field in ("amount", None) else "fee_category"
         if exc.code in ("unknown_category",):
             field = "fee_category"
-        raise ValidationError({field: exc.message_en if language_en else exc.message}) from exc
+        raise ValidationError({field: fees.message_for(exc)}) from exc
     return result.as_dict()
-
-
-def _is_english() -> bool:
-    from django.utils import translation
-
-    return (translation.get_language() or "").startswith("en")
 
 
 def _requirements(item, raised_levels: dict | None) -> tuple[list, list[str]]:

@@ -29,11 +29,19 @@ def _retry_after(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@require_safe
-def agency_directory(request: HttpRequest) -> HttpResponse:
-    """名录: approved agencies found by name, USCC or item, narrowed by facets with counts.
-    Fixed queries whatever the page size (tests/search/test_views.py)."""
-    kind = get_kind("agency")
+def directory_page(
+    request: HttpRequest,
+    kind_name: str,
+    template: str,
+    *,
+    default_sort: str = "",
+    card=None,
+) -> HttpResponse:
+    """A search directory page over ``kind_name`` (the agency directory, the announcement
+    list): 400 with the message for bad parameters, 503 when no backend can answer.
+    ``default_sort`` names the sort shown when the request gives none the kind knows;
+    ``card`` turns each hit's data into what the template shows (no query)."""
+    kind = get_kind(kind_name)
     query = submitted(request.GET)
     params = link_params(query)
     context = {
@@ -58,11 +66,21 @@ def agency_directory(request: HttpRequest) -> HttpResponse:
         context.update(unavailable=unavailable_message())
     else:
         shown = present(kind, result, params)
-        context.update(
-            shown.context(result), result=result, sorts=shown.sorts, sort=result.request.sort
-        )
-    response = render(request, "search/agency_directory.html", context, status=status)
+        sort = result.request.sort
+        if default_sort and not kind.sort(sort):
+            sort = default_sort
+        context.update(shown.context(result), result=result, sorts=shown.sorts, sort=sort)
+        if card is not None:
+            context["hits"] = [card(data) for data in context["hits"]]
+    response = render(request, template, context, status=status)
     return _retry_after(response) if status == 503 else response
+
+
+@require_safe
+def agency_directory(request: HttpRequest) -> HttpResponse:
+    """名录: approved agencies found by name, USCC or item, narrowed by facets with counts.
+    Fixed queries whatever the page size (tests/search/test_views.py)."""
+    return directory_page(request, "agency", "search/agency_directory.html")
 
 
 def _json(data: dict, status: int = 200) -> JsonResponse:

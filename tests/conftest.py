@@ -136,9 +136,6 @@ def elasticsearch_url(tmp_path_factory):
     import shutil
     import subprocess
     import sys
-    import time
-    import urllib.error
-    import urllib.request
     from pathlib import Path
 
     binary = Path(sys.executable).with_name("noida-db")
@@ -151,7 +148,6 @@ def elasticsearch_url(tmp_path_factory):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = (data_dir.parent / f"{data_dir.name}.log").open("wb")
-    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only
     process = subprocess.Popen(
         [
             str(binary),
@@ -173,30 +169,42 @@ def elasticsearch_url(tmp_path_factory):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"noida-db exited with {process.returncode} before answering; log: "
-                    f"{Path(log.name).read_text(errors='replace')[-2000:]}"
-                )
-            try:
-                with no_proxy.open(url + "/", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"noida-db did not answer on {url} within 20 s; log: "
-                    f"{Path(log.name).read_text(errors='replace')[-2000:]}"
-                )
-            time.sleep(0.1)
+        _wait_until_answering(process, "noida-db", url + "/", Path(log.name))
         yield url
     finally:
         _stop_group(process)
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _wait_until_answering(process, name: str, url: str, log_path, *, seconds: float = 20) -> None:
+    """Polls ``url`` (on 127.0.0.1, no proxy) until it answers 200; fails the session with the
+    end of the server's log if the process exits or ``seconds`` pass first."""
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(
+                f"{name} exited with {process.returncode} before answering; log: "
+                f"{Path(log_path).read_text(errors='replace')[-2000:]}"
+            )
+        try:
+            with no_proxy.open(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"{name} did not answer on {url} within {seconds:.0f} s; log: "
+                f"{Path(log_path).read_text(errors='replace')[-2000:]}"
+            )
+        time.sleep(0.1)
 
 
 def _stop_group(process, *, grace: float = 10.0) -> None:
@@ -251,10 +259,6 @@ def localstripe_url(tmp_path_factory):
     no Checkout Sessions and no idempotency keys, and does not send charge.refunded events."""
     import subprocess
     import sys
-    import time
-    import urllib.error
-    import urllib.request
-    from pathlib import Path
 
     try:
         import localstripe  # noqa: F401
@@ -264,7 +268,6 @@ def localstripe_url(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
     log = log_path.open("wb")
-    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only
     process = subprocess.Popen(
         [sys.executable, "-c", _LOCALSTRIPE_LAUNCHER, str(port)],
         stdin=subprocess.DEVNULL,
@@ -273,25 +276,7 @@ def localstripe_url(tmp_path_factory):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"localstripe exited with {process.returncode} before answering; log: "
-                    f"{log_path.read_text(errors='replace')[-2000:]}"
-                )
-            try:
-                with no_proxy.open(url + "/js.stripe.com/v3/", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"localstripe did not answer on {url} within 20 s; log: "
-                    f"{Path(log_path).read_text(errors='replace')[-2000:]}"
-                )
-            time.sleep(0.1)
+        _wait_until_answering(process, "localstripe", url + "/js.stripe.com/v3/", log_path)
         yield url
     finally:
         _stop_group(process)

@@ -52,8 +52,15 @@ from .models import FeeRule
 __all__ = [
     "AmountOutOfTable", "FeeError", "FeeResult", "InvalidAmount", "InvalidRule",
     "PriceAboveCeiling", "Step", "UnknownCategory", "UnknownCoefficient", "UnknownRule",
-    "calculate", "check_price_within_ceiling", "fee_ceiling", "get_rule",
+    "calculate", "check_price_within_ceiling", "fee_ceiling", "get_rule", "message_for",
 ]
+
+
+def message_for(exc: FeeError) -> str:
+    """The error's message in the active language (Chinese unless English is active)."""
+    from django.utils import translation
+
+    return exc.message_en if (translation.get_language() or "").startswith("en") else exc.message
 
 
 def get_rule(rule: FeeRule | str) -> FeeRule:

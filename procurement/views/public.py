@@ -16,7 +16,6 @@ import datetime
 import json
 from pathlib import Path
 
-from django.conf import settings
 from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -32,11 +31,7 @@ from procurement.models import (
     SelectionMethod,
 )
 from procurement.timeline import announcement_timeline
-from search.api import search, unavailable_message
-from search.backends.base import SearchUnavailable
-from search.kinds import get_kind
-from search.presenters import link_params, present, submitted
-from search.query import BadSearch
+from search.views import directory_page
 
 KIND = "announcement"
 DEFAULT_SORT = "newest"  # without a sort (and a text) the kind orders by its "name" key: newest
@@ -68,44 +63,19 @@ def _card(data: dict) -> dict:
     return card
 
 
-def _retry_after(response: HttpResponse) -> HttpResponse:
-    response["Retry-After"] = str(int(settings.SEARCH.get("RETRY_AFTER", 15)))
-    return response
-
-
 @require_safe
 def announcement_list(request: HttpRequest) -> HttpResponse:
     """采购公告: published announcements found by number, title, project, item, region or
     owner, narrowed by facets with counts (the "announcement" search kind). Same contract as
     the agency directory (search.views.agency_directory): 400 with the message for bad
     parameters, 503 when no backend can answer."""
-    kind = get_kind(KIND)
-    query = submitted(request.GET)
-    params = link_params(query)
-    context = {
-        "kind": kind,
-        "q": params.get("q", ""),
-        "sort": params.get("sort", ""),
-        "hidden": [(k, v) for k, v in params.items() if k not in ("q", "sort", "page")],
-        "sorts": [(s.param, str(s.label)) for s in kind.sorts],
-    }
-    status = 200
-    try:
-        result = search(kind.name, query)
-    except BadSearch as exc:
-        status = 400
-        context.update(error=exc.message, error_param=exc.param)
-        context["hidden"] = [(k, v) for k, v in context["hidden"] if k != exc.param]
-    except SearchUnavailable:
-        status = 503
-        context.update(unavailable=unavailable_message())
-    else:
-        shown = present(kind, result, params)
-        sort = result.request.sort if kind.sort(result.request.sort) else DEFAULT_SORT
-        context.update(shown.context(result), result=result, sorts=shown.sorts, sort=sort)
-        context["hits"] = [_card(data) for data in context["hits"]]
-    response = render(request, "procurement/public/announcement_list.html", context, status=status)
-    return _retry_after(response) if status == 503 else response
+    return directory_page(
+        request,
+        KIND,
+        "procurement/public/announcement_list.html",
+        default_sort=DEFAULT_SORT,
+        card=_card,
+    )
 
 
 def _region_path(region) -> list:
