@@ -78,7 +78,16 @@ RUN groupadd --system --gid 10001 app \
 WORKDIR /app
 
 # Psycopg (binary), Pillow and the other compiled dependencies ship their libraries in their
-# wheels, so the slim base needs no extra runtime packages.
+# wheels. WeasyPrint (the contract PDFs, procurement/pdf.py) does not: it loads pango and
+# harfbuzz's subsetter from the system, and the contract's Chinese text needs a CJK font
+# (Noto Sans/Serif CJK SC). The same packages as scripts/system-packages. DL3008 (pin apt
+# versions) is ignored for the reason given in the builder stage.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /app /app
 RUN mkdir -p /app/var/media /app/var/private \

@@ -7,7 +7,6 @@ inside a transaction, each transition audited (marketplace.audit)."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,16 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from marketplace.uploads import private_storage, validate_scan
-
-
-def _private_upload_to(prefix: str):
-    def upload_to(instance, filename: str) -> str:
-        # The original name is never used on disk: it may be anything the uploader typed.
-        ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-        return f"{prefix}/{uuid.uuid4().hex}.{ext[:8]}"
-
-    upload_to.__qualname__ = upload_to.__name__ = f"upload_to_{prefix}"
-    return upload_to
+from marketplace.uploads import private_upload_to as _private_upload_to
 
 
 def _allowed(action: str):

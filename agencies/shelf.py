@@ -88,6 +88,7 @@ OFFERING_ROLES = frozenset({Role.ADMIN, Role.STAFF})
 __all__ = [
     "CURRENCY",
     "ensure_shop_structure",
+    "is_visible",
     "item_category",
     "offering_code",
     "offering_quote",
@@ -493,7 +494,9 @@ def _qualified_ids(agency: Agency, today=None) -> set[int]:
     return set(qualified_item_ids(agency, today=today))
 
 
-def _is_visible(offering: Offering, agency: Agency, qualified: set[int]) -> bool:
+def is_visible(offering: Offering, agency: Agency, qualified: set[int]) -> bool:
+    """Whether ``offering`` belongs on the public shelf (module docstring, "Visibility");
+    ``qualified``: ids of items the agency is qualified for. Checkout re-checks it with this."""
     return bool(
         offering.is_active
         and agency.status == EnrolmentStatus.APPROVED
@@ -634,7 +637,7 @@ def offering_save(
                 code="unique",
             ) from None
         offering.service_item = service_item
-        _sync_product(offering, agency, pricing, is_public=_is_visible(offering, agency, qualified))
+        _sync_product(offering, agency, pricing, is_public=is_visible(offering, agency, qualified))
         audit.record(
             actor=actor,
             action="offering_create" if created else "offering_update",
@@ -743,7 +746,7 @@ def shelf_refresh(*, agency: Agency, today=None) -> dict[str, list[int]]:
         shown, hidden, retitled = [], [], []
         for offering in offerings:
             product = offering.product
-            visible = _is_visible(offering, agency, qualified)
+            visible = is_visible(offering, agency, qualified)
             if product.is_public != visible:
                 (shown if visible else hidden).append(product.pk)
             title = _product_title(offering, agency)

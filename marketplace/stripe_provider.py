@@ -34,6 +34,7 @@ import json
 import logging
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 from django.conf import settings
@@ -41,6 +42,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.template import engines
+from django.templatetags.static import static
 from django.urls import NoReverseMatch
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +55,17 @@ from payments.forms import PaymentForm
 logger = logging.getLogger(__name__)
 
 OFFICIAL_API_BASE = "https://api.stripe.com"
+# Test mode (a ``sk_test_`` key, or a Stripe-protocol test server such as localstripe): the
+# payment page offers these instead of a card field. The server attaches the chosen card to
+# the intent and confirms it; a 3-D Secure card then needs Stripe.js's authentication step.
+TEST_CARDS: dict[str, tuple[Any, Any]] = {
+    "visa": (_("Visa 4242 (succeeds)"), "pm_card_visa"),
+    "3ds": (
+        _("Visa 3184 (3-D Secure authentication)"),
+        {"number": "4000002760003184", "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+    ),
+    "declined": (_("Visa 0002 (declined)"), "pm_card_visa_chargeDeclined"),
+}
 OFFICIAL_JS_URL = "https://js.stripe.com/v3/"
 #: Seconds a webhook signature stays acceptable (Stripe's own default).
 WEBHOOK_TOLERANCE = 300
@@ -62,6 +75,11 @@ REMEMBERED_EVENTS = 50
 _OPEN = (PaymentStatus.WAITING, PaymentStatus.INPUT, PaymentStatus.ERROR)
 #: Intent states in which the customer may still pay (or retry) on the same intent.
 _PAYABLE_INTENT = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def yuan_to_fen(amount: Decimal) -> int:
@@ -160,37 +178,17 @@ def _apply_refunded_total(payment, refunded_fen: int) -> bool:
 _FORM_TEMPLATE = """\
 <form id="stripe-payment-form" method="post" action="{{ action }}"
       data-publishable-key="{{ publishable_key }}" data-client-secret="{{ client_secret }}"
-      data-return-url="{{ return_url }}">
-  <label for="stripe-card-element">{{ card_label }}</label>
-  <div id="stripe-card-element"></div>
+      data-return-url="{{ return_url }}"{% if test_card_url %} data-test-card-url="{{ test_card_url }}"{% endif %}>
+  {% if test_card_url %}<p class="muted">{{ test_mode_note }}</p>
+  <label for="stripe-test-card">{{ test_card_label }}</label>
+  <select id="stripe-test-card" name="test_card">{% for value, label in test_cards %}<option value="{{ value }}">{{ label }}</option>{% endfor %}</select>
+  {% else %}<label for="stripe-card-element">{{ card_label }}</label>
+  <div id="stripe-card-element"></div>{% endif %}
   <div id="stripe-card-errors" role="alert"></div>
   <button type="submit" id="stripe-pay-button">{{ pay_label }}</button>
 </form>
 <script src="{{ js_url }}"></script>
-<script{% if nonce %} nonce="{{ nonce }}"{% endif %}>
-(function () {
-  var form = document.getElementById("stripe-payment-form");
-  var button = document.getElementById("stripe-pay-button");
-  var errors = document.getElementById("stripe-card-errors");
-  var stripe = Stripe(form.dataset.publishableKey);
-  var card = stripe.elements().create("card");
-  card.mount("#stripe-card-element");
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    button.disabled = true;
-    stripe.confirmCardPayment(form.dataset.clientSecret, {payment_method: {card: card}})
-      .then(function (result) {
-        if (result.error) {
-          errors.textContent = result.error.message || "";
-          button.disabled = false;
-        } else {
-          // Only a way back: the payment's status comes from the webhook or from polling.
-          window.location.assign(form.dataset.returnUrl);
-        }
-      });
-  });
-})();
-</script>
+<script src="{{ bootstrap_url }}"></script>
 """
 
 
@@ -198,8 +196,8 @@ class StripePaymentIntentForm(PaymentForm):
     """Renders Stripe.js (card element + ``confirmCardPayment``) for one PaymentIntent.
 
     The page that shows it must allow, in its Content-Security-Policy, the Stripe.js origin in
-    script-src and frame-src and the API origin in connect-src, and pass its CSP nonce as
-    ``form.nonce`` (the inline bootstrap script carries it)."""
+    script-src and frame-src and the API origin in connect-src (``csp_directives``); the
+    bootstrap is a static file (marketplace/stripe-payment.js), no inline script."""
 
     def __init__(
         self,
@@ -209,15 +207,16 @@ class StripePaymentIntentForm(PaymentForm):
         js_url: str,
         return_url: str,
         amount: Decimal,
+        test_card_url: str = "",
         **kwargs,
     ) -> None:
         super().__init__(data=None, hidden_inputs=False, **kwargs)
+        self.test_card_url = test_card_url
         self.client_secret = client_secret
         self.publishable_key = publishable_key
         self.js_url = js_url
         self.return_url = return_url
         self.amount = amount
-        self.nonce = ""
 
     def get_context(self) -> dict[str, Any]:
         context = super().get_context()
@@ -227,7 +226,14 @@ class StripePaymentIntentForm(PaymentForm):
             publishable_key=self.publishable_key,
             js_url=self.js_url,
             return_url=self.return_url,
-            nonce=self.nonce,
+            bootstrap_url=static("marketplace/stripe-payment.js"),
+            test_card_url=self.test_card_url,
+            test_cards=[(key, label) for key, (label, _card) in TEST_CARDS.items()],
+            test_card_label=_("Test card"),
+            test_mode_note=_(
+                "Test mode: no real money moves. Pick a test card; the 3-D Secure one asks "
+                "for authentication in the provider's own window."
+            ),
             card_label=_("Card details"),
             pay_label=_("Pay ¥%(amount)s") % {"amount": self.amount},
         )
@@ -279,6 +285,43 @@ class StripePaymentIntentProvider(BasicProvider):
             base_addresses={"api": self.api_base},
             max_network_retries=max_network_retries,
         )
+
+    @property
+    def test_mode(self) -> bool:
+        return self.secret_key.startswith("sk_test_") or self.api_base != OFFICIAL_API_BASE
+
+    def confirm_test_card(self, payment, card: str) -> dict[str, Any]:
+        """Test mode only: attaches test card ``card`` (a TEST_CARDS key) to the payment's
+        intent and confirms it server-side. Returns the intent; its outcome reaches the
+        payment only through the webhook or polling, as for a real card."""
+        if not self.test_mode:
+            raise PaymentError("Test cards are refused outside test mode.")
+        if card not in TEST_CARDS:
+            raise PaymentError("Unknown test card.")
+        intent = self.create_intent(payment)
+        if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
+            return intent
+        method = TEST_CARDS[card][1]
+        if isinstance(method, dict):
+            method = self._api(
+                self.client.v1.payment_methods.create, {"type": "card", "card": method}
+            )["id"]
+        self._api(self.client.v1.payment_intents.update, intent["id"], {"payment_method": method})
+        try:
+            return self._api(self.client.v1.payment_intents.confirm, intent["id"])
+        except PaymentError:
+            # A decline answers the confirmation with an error; the intent tells the reason.
+            return self._retrieve(intent["id"])
+
+    def csp_directives(self) -> dict[str, list[str]]:
+        """What a page showing the payment form adds to its Content-Security-Policy: Stripe.js
+        (script, its frames) and the API it calls."""
+        js_origin = _origin(self.js_url)
+        return {
+            "script-src": [js_origin],
+            "frame-src": [js_origin],
+            "connect-src": [_origin(self.api_base), js_origin],
+        }
 
     # -- intents --
 
@@ -370,7 +413,7 @@ class StripePaymentIntentProvider(BasicProvider):
 
     # -- django-payments API --
 
-    def get_form(self, payment, data=None):
+    def get_form(self, payment, data=None, *, test_card_url: str = ""):
         if payment.status not in _OPEN:
             raise PaymentError("This payment has already been processed.")
         intent = self.create_intent(payment)
@@ -384,6 +427,7 @@ class StripePaymentIntentProvider(BasicProvider):
             js_url=self.js_url,
             return_url=return_url,
             amount=payment.total,
+            test_card_url=test_card_url if self.test_mode else "",
             action=return_url,
             provider=self,
             payment=payment,

@@ -17,6 +17,7 @@ name), ``file_type`` (not an accepted format), ``file_extension_mismatch``, ``fi
 from __future__ import annotations
 
 import os
+import uuid
 import zipfile
 
 from django.conf import settings
@@ -198,3 +199,15 @@ def private_storage():
     """Storage for confidential uploads, outside MEDIA_ROOT (never served by the web server).
     A callable, so tests and deployments can point PRIVATE_MEDIA_ROOT elsewhere."""
     return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
+def private_upload_to(prefix: str):
+    """An ``upload_to`` storing the file under ``prefix`` with a random name: the original
+    name is never used on disk (it may be anything the uploader typed)."""
+
+    def upload_to(instance, filename: str) -> str:
+        ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+        return f"{prefix}/{uuid.uuid4().hex}.{ext[:8]}"
+
+    upload_to.__qualname__ = upload_to.__name__ = f"upload_to_{prefix}"
+    return upload_to

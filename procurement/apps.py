@@ -9,4 +9,8 @@ class ProcurementConfig(AppConfig):
     def ready(self):
         # Registration side effects: permission rules, the scheduler's jobs, the outbox
         # handlers of the live draw room and of the agencies' feed.
-        from procurement import jobs, room, rules  # noqa: F401
+        from payments.signals import status_changed
+
+        from procurement import jobs, payments, room, rules  # noqa: F401
+
+        status_changed.connect(payments.payment_settled, dispatch_uid="procurement.payments")

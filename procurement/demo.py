@@ -23,6 +23,11 @@ The past stages are reached by calling the services with a ``now`` just after ea
 announcement is published, so those moments lie minutes (or, with a working-day minimum, days)
 ahead of the loading time; the audit events carry the real loading time.
 
+Then ``procurement.demo_contracts`` loads the demo contracts: the awarded announcement's
+contract with the owner's terms (a draft to walk through), and further awarded announcements
+(same helpers: :func:`make_announcement` with ``Spec.stage``) whose contracts are in each stage
+of fulfilment.
+
 Needs the core demo, the catalog and the demo agencies (``agencies.demo``) loaded first.
 Idempotent: an owner (by USCC), a project (by its code) or an announcement (by project and
 title) that exists is left as it is, whatever state the scheduler has moved it to since.
@@ -116,6 +121,18 @@ _PROJECTS = [
         "23600000.00",
         "新建排涝泵站2座、改造雨水管渠4.3公里及配套监测设施。",
     ),
+    (
+        "dianchi-wwtp",
+        "dianchi",
+        "呈贡区吴家营片区污水处理厂提标改造工程",
+        "2026-530114-77-01-000152",
+        "530114",
+        "58000000.00",
+        (
+            "处理规模5万立方米/日，出水标准由一级A提升至地表水准IV类，新建深度处理单元及"
+            "配套除臭、污泥脱水设施。"
+        ),
+    ),
 ]
 
 
@@ -131,6 +148,14 @@ class Spec:
     budget_cap: Decimal | None = None
     selected_count: int = 1
     alternate_count: int = 2
+    stage: str = ""  # the stage to reach, when it is not ``key`` (the contract demo's specs)
+    # Register agencies without a contract first, so that the demo's contracts (one per
+    # awarded announcement) are with different agencies.
+    fresh_agencies: bool = False
+
+    @property
+    def target(self) -> str:
+        return self.stage or self.key
 
 
 SPECS = [
@@ -186,7 +211,7 @@ SPECS = [
 ]
 
 
-def _user(email: str, password: str, display: str):
+def demo_user(email: str, password: str, display: str):
     from marketplace.models import User
 
     user = User.objects.filter(email__iexact=email).first() or User(email=email)
@@ -201,7 +226,7 @@ def _user(email: str, password: str, display: str):
     return user
 
 
-def _owners() -> tuple[dict, list[dict]]:
+def ensure_owners() -> tuple[dict, list[dict]]:
     """{key: Owner with .admin_user} and the demo accounts to print."""
     from marketplace import audit
     from marketplace.models import Organisation, Region, User
@@ -211,7 +236,7 @@ def _owners() -> tuple[dict, list[dict]]:
 
     owners, accounts = {}, []
     for key, name, prefix, region, legal, contact, phone, email, password, display in _OWNERS:
-        user = _user(email, password, display)
+        user = demo_user(email, password, display)
         uscc = make_uscc(prefix)
         organisation = Organisation.objects.filter(uscc=uscc).first()
         if organisation is None:
@@ -247,7 +272,7 @@ def _owners() -> tuple[dict, list[dict]]:
     return owners, accounts
 
 
-def _projects(owners: dict) -> dict:
+def ensure_projects(owners: dict) -> dict:
     from marketplace.models import Region
     from procurement import services
     from procurement.models import Project
@@ -303,7 +328,7 @@ def _budget(item, project, cap: Decimal | None) -> Decimal:
     return budget.quantize(Decimal("0.01"))
 
 
-def _admin_of(agency):
+def admin_of(agency):
     from marketplace.models import Membership, Role
 
     membership = (
@@ -353,12 +378,13 @@ def _confirm_selected(announcement) -> None:
         announcement=announcement, status=RegistrationStatus.SELECTED
     ).select_related("announcement", "agency__organisation"):
         services.registration_confirm(
-            actor=_admin_of(registration.agency), registration=registration
+            actor=admin_of(registration.agency), registration=registration
         )
 
 
-def _make(spec: Spec, projects: dict, items: dict) -> str:
-    """Creates, publishes and moves one announcement to its stage; returns its status."""
+def make_announcement(spec: Spec, projects: dict, items: dict) -> str:
+    """Creates, publishes and moves one announcement to its stage (``spec.target``); returns
+    its status. ``projects`` as :func:`ensure_projects` returns them, ``items`` by code."""
     from procurement import services
     from procurement.models import Announcement, AnnouncementStatus, SelectionMethod
 
@@ -373,7 +399,7 @@ def _make(spec: Spec, projects: dict, items: dict) -> str:
         "selected_count": spec.selected_count,
         "alternate_count": spec.alternate_count,
     }
-    if spec.key == "direct":
+    if spec.target == "direct":
         # The owner names an agency eligible for the item (checked again at publication).
         probe = Announcement(
             pk=0, project=project, service_item=item, requirements=_item_requirements(item)
@@ -394,7 +420,7 @@ def _make(spec: Spec, projects: dict, items: dict) -> str:
         announcement.refresh_from_db()
         return announcement.status
 
-    minutes = OPEN_DEADLINE_MINUTES if spec.key == "open" else PAST_DEADLINE_MINUTES
+    minutes = OPEN_DEADLINE_MINUTES if spec.target == "open" else PAST_DEADLINE_MINUTES
     draft = services.announcement_create(
         actor=actor,
         project=project,
@@ -406,20 +432,25 @@ def _make(spec: Spec, projects: dict, items: dict) -> str:
     )
     announcement = services.announcement_publish(actor=actor, announcement=draft)
     agencies = _eligible_demo_agencies(announcement, include_core=spec.include_core_agency)
+    if spec.fresh_agencies:
+        from procurement.models import Contract
+
+        contracted = set(Contract.objects.values_list("agency_id", flat=True))
+        agencies = sorted(agencies, key=lambda a: a.pk in contracted)  # stable: fresh first
     for agency in agencies[: spec.registrants]:
         services.registration_submit(
-            actor=_admin_of(agency), announcement=announcement, agency=agency
+            actor=admin_of(agency), announcement=announcement, agency=agency
         )
-    if spec.key == "open":
+    if spec.target == "open":
         return announcement.status
 
     after_deadline = announcement.registration_deadline + datetime.timedelta(seconds=1)
     outcome = services.close_registration(announcement.pk, now=after_deadline)
     if outcome == "closed":
         services.run_selection(announcement.pk, now=after_deadline)
-    if spec.key in ("publicity", "awarded"):
+    if spec.target in ("publicity", "awarded"):
         _confirm_selected(announcement)
-    if spec.key == "awarded":
+    if spec.target == "awarded":
         announcement.refresh_from_db()
         if announcement.status == AnnouncementStatus.PUBLICITY:
             services.award_due(
@@ -437,38 +468,75 @@ def _item_requirements(item) -> list:
     return requirements
 
 
-def load_procurement_demo() -> dict:
-    """Loads the demo procurement (idempotent); returns ``{"accounts": [...], "announcements":
-    {key: (code, status)}, "created": n}``. The accounts are the owner units' demo logins."""
+def service_items(specs) -> dict:
+    """The live catalog items ``specs`` use, by code."""
     from cms.models import ServiceItemPage
-    from procurement.models import Announcement
 
-    with transaction.atomic():
-        owners, accounts = _owners()
-        projects = _projects(owners)
-    items = {
+    return {
         i.code: i
         for i in ServiceItemPage.objects.live()
-        .filter(code__in=[s.item_code for s in SPECS])
+        .filter(code__in=[s.item_code for s in specs])
         .select_related("fee_rule")
     }
+
+
+def existing_announcement(spec: Spec, projects: dict):
+    """The demo announcement of ``spec`` (by project and title), or None."""
+    from procurement.models import Announcement
+
+    project = projects.get(spec.project)
+    if project is None:
+        return None
+    return Announcement.objects.filter(project=project, title=spec.title).first()
+
+
+def ensure_announcement(spec: Spec, projects: dict, items: dict):
+    """``(announcement, created)``: the existing one, left as it is, or a new one moved to its
+    stage; ``(None, False)`` when its project or item is missing."""
+    if projects.get(spec.project) is None or spec.item_code not in items:
+        return None, False
+    existing = existing_announcement(spec, projects)
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        make_announcement(spec, projects, items)
+    return existing_announcement(spec, projects), True
+
+
+def load_procurement_demo() -> dict:
+    """Loads the demo procurement (idempotent), then the demo contracts
+    (``procurement.demo_contracts``); returns ``{"accounts": [...], "announcements": {key:
+    (code, status)}, "created": n, "contracts": {...}}``. The accounts are the owner units'
+    demo logins and the agency login of the contract to walk through."""
+    from procurement.demo_contracts import load_contract_demo
+
+    with transaction.atomic():
+        owners, accounts = ensure_owners()
+        projects = ensure_projects(owners)
+    items = service_items(SPECS)
     result, created = {}, 0
     for spec in SPECS:
-        project = projects.get(spec.project)
-        if project is None or spec.item_code not in items:
+        announcement, made = ensure_announcement(spec, projects, items)
+        if announcement is None:
             continue
-        existing = Announcement.objects.filter(project=project, title=spec.title).first()
-        if existing is None:
-            with transaction.atomic():
-                _make(spec, projects, items)
-            created += 1
-            existing = Announcement.objects.get(project=project, title=spec.title)
-        result[spec.key] = (existing.code, existing.status)
-    return {"accounts": accounts, "announcements": result, "created": created}
+        created += made
+        result[spec.key] = (announcement.code, announcement.status)
+    contracts = load_contract_demo(projects=projects)
+    return {
+        "accounts": accounts + contracts["accounts"],
+        "announcements": result,
+        "created": created,
+        "contracts": contracts,
+    }
 
 
 def summary_line(summary: dict) -> str:
+    from procurement.demo_contracts import summary_line as contracts_line
+
     stages = ", ".join(
         f"{key} {code} ({status})" for key, (code, status) in summary["announcements"].items()
     )
-    return f"Demo procurement: {summary['created']} announcements created; {stages}."
+    line = f"Demo procurement: {summary['created']} announcements created; {stages}."
+    if "contracts" in summary:
+        line += "\n" + contracts_line(summary["contracts"])
+    return line

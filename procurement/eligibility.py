@@ -82,6 +82,15 @@ def register_sanction_provider(fn: SanctionProvider) -> SanctionProvider:
     return fn
 
 
+def sanctions(agency_ids: list[int], day: datetime.date) -> dict[int, str]:
+    """{agency id: explanation} of the agencies among ``agency_ids`` that a sanction in effect
+    on ``day`` bars, from every registered provider."""
+    found: dict[int, str] = {}
+    for provider in _sanction_providers:
+        found.update(provider(agency_ids, day))
+    return found
+
+
 def locality(region: Region) -> str:
     """The code of the city (地级) a region belongs to: the unit of "local" (本地). A county
     directly under the province is its own locality."""
@@ -111,7 +120,9 @@ def published_requirements(announcement: Announcement, types: dict | None = None
     return requirements
 
 
-def _status_check(agency: Agency) -> Check:
+def status_check(agency: Agency) -> Check:
+    """Whether the agency's enrolment is approved, and if not, why (its status or suspension
+    reason)."""
     if agency.status == EnrolmentStatus.APPROVED:
         return Check("approved", True, _("The agency's enrolment is approved."))
     if agency.status == EnrolmentStatus.SUSPENDED:
@@ -127,14 +138,19 @@ def _status_check(agency: Agency) -> Check:
     )
 
 
+def service_area_covers(agency: Agency, region: Region, service_regions: list) -> bool:
+    """Whether the agency's service area (province-wide from its home province, or its
+    declared ``service_regions``) covers ``region``. ``agency`` with organisation__region."""
+    home = agency.organisation.region
+    if agency.service_scope == ServiceScope.PROVINCE:
+        return home is not None and home.province_code == region.province_code
+    return any(r.contains(region) for r in service_regions)
+
+
 def _region_check(agency: Agency, announcement: Announcement, service_regions: list) -> Check:
     project_region = announcement.project.region
     home = agency.organisation.region
-    if agency.service_scope == ServiceScope.PROVINCE:
-        covers = home is not None and home.province_code == project_region.province_code
-    else:
-        covers = any(r.contains(project_region) for r in service_regions)
-    if not covers:
+    if not service_area_covers(agency, project_region, service_regions):
         return Check(
             "region",
             False,
@@ -241,26 +257,12 @@ def _evaluate(announcement, ids: list[int], requirements: list, day) -> dict[int
             agency_id__in=ids, qualification_type_id__in=type_ids
         ):
             certificates[certificate.agency_id].append(certificate)
-    owner = announcement.project.owner
-    owner_members = set(
-        Membership.objects.filter(
-            organisation_id=owner.organisation_id, is_active=True
-        ).values_list("user_id", flat=True)
-    )
-    shared_members: set[int] = set()
-    if owner_members:
-        shared_members = set(
-            Membership.objects.filter(
-                organisation__agency__in=ids, user_id__in=owner_members, is_active=True
-            ).values_list("organisation__agency", flat=True)
-        )
+    shared_members = agencies_sharing_members(announcement.project.owner, ids)
     declared_exclusions = {
         e.agency_id: e.reason
         for e in Exclusion.objects.filter(announcement=announcement, agency_id__in=ids)
     }
-    sanctions: dict[int, str] = {}
-    for provider in _sanction_providers:
-        sanctions.update(provider(ids, day))
+    barred = sanctions(ids, day)
     outcomes: dict[int, Outcome] = {}
     for agency_id in ids:
         agency = rows.get(agency_id)
@@ -272,7 +274,7 @@ def _evaluate(announcement, ids: list[int], requirements: list, day) -> dict[int
             Facts(
                 day=day,
                 requirements=requirements,
-                sanction=sanctions.get(agency_id),
+                sanction=barred.get(agency_id),
                 declared=agency_id in declared,
                 certificates=certificates.get(agency_id, []),
                 service_regions=service_regions.get(agency_id, []),
@@ -302,7 +304,7 @@ class Facts:
 def outcome_of(announcement: Announcement, agency: Agency, facts: Facts) -> Outcome:
     """Every check of ``agency`` (with organisation and home region) for ``announcement``."""
     item_name = announcement.service_item.title
-    checks = [_status_check(agency)]
+    checks = [status_check(agency)]
     if facts.sanction is not None:
         checks.append(Check("sanction", False, facts.sanction))
     else:
@@ -332,23 +334,49 @@ def outcome_of(announcement: Announcement, agency: Agency, facts: Facts) -> Outc
     if credit is not None:
         checks.append(credit)
     checks.append(_region_check(agency, announcement, facts.service_regions))
-    conflicts = []
-    owner_person = _normalise_person(announcement.project.owner.legal_representative)
-    if owner_person and _normalise_person(agency.legal_representative) == owner_person:
-        conflicts.append(
-            _("The agency has the same legal representative as the project owner (回避).")
-        )
-    if facts.shares_member:
-        conflicts.append(_("A member of the agency is also a member of the project owner (回避)."))
-    if facts.exclusion is not None:
-        conflicts.append(
-            _("Excluded by the project owner (回避): %(reason)s") % {"reason": facts.exclusion}
-        )
-    if conflicts:
-        checks.extend(Check("conflict", False, text) for text in conflicts)
+    found = conflicts(
+        announcement.project.owner,
+        agency,
+        shares_member=facts.shares_member,
+        exclusion=facts.exclusion,
+    )
+    if found:
+        checks.extend(Check("conflict", False, text) for text in found)
     else:
         checks.append(Check("conflict", True, _("No conflict of interest found.")))
     return Outcome(agency, checks)
+
+
+def agencies_sharing_members(owner, agency_ids: list[int]) -> set[int]:
+    """The ids among ``agency_ids`` of the agencies a person is an active member of as well as
+    of ``owner`` (回避). Two queries (one when the owner has no active member)."""
+    owner_members = set(
+        Membership.objects.filter(
+            organisation_id=owner.organisation_id, is_active=True
+        ).values_list("user_id", flat=True)
+    )
+    if not owner_members:
+        return set()
+    return set(
+        Membership.objects.filter(
+            organisation__agency__in=agency_ids, user_id__in=owner_members, is_active=True
+        ).values_list("organisation__agency", flat=True)
+    )
+
+
+def conflicts(owner, agency: Agency, *, shares_member: bool, exclusion: str | None = None) -> list:
+    """The conflicts of interest (回避) between ``owner`` and ``agency``, explained: the same
+    legal representative, a person who is a member of both (``shares_member``, see
+    ``agencies_sharing_members``), an exclusion the owner declared. Empty when none."""
+    found = []
+    owner_person = _normalise_person(owner.legal_representative)
+    if owner_person and _normalise_person(agency.legal_representative) == owner_person:
+        found.append(_("The agency has the same legal representative as the project owner (回避)."))
+    if shares_member:
+        found.append(_("A member of the agency is also a member of the project owner (回避)."))
+    if exclusion is not None:
+        found.append(_("Excluded by the project owner (回避): %(reason)s") % {"reason": exclusion})
+    return found
 
 
 def check(announcement: Announcement, agency: Agency, **kwargs) -> Outcome:

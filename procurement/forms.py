@@ -118,6 +118,16 @@ class AnnouncementForm(StyledFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text=_("最高限价: checked against the item's fee rule at the fee base amount."),
     )
+    deposit_amount = forms.CharField(
+        label=_("Deposit (yuan)"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text=_(
+            "保证金 each registrant pays in, refunded within one working day of the result; "
+            "empty or 0: none. At most 2% of the ceiling."
+        ),
+    )
     fee_base_amount = forms.CharField(
         label=_("Fee base amount (yuan)"),
         max_length=20,
@@ -224,6 +234,7 @@ class AnnouncementForm(StyledFormMixin, forms.Form):
             "title": announcement.title,
             "scope": announcement.scope,
             "budget_ceiling": announcement.budget_ceiling,
+            "deposit_amount": announcement.deposit_amount or "",
             "fee_base_amount": announcement.fee_base_amount,
             "fee_category": announcement.fee_category,
             "method": announcement.method,
@@ -296,3 +307,100 @@ class ObjectionDecisionForm(StyledFormMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reasons for the decision"), widget=forms.Textarea(attrs={"rows": 4})
     )
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+class ContractTermsForm(StyledFormMixin, forms.Form):
+    price = forms.CharField(
+        label=_("Contract price (yuan)"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    scope = forms.CharField(label=_("Scope of service"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class MilestoneForm(StyledFormMixin, forms.Form):
+    title = forms.CharField(label=_("Milestone"), max_length=120, required=False)
+    amount = forms.CharField(
+        label=_("Amount (yuan)"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    due_date = forms.DateField(
+        label=_("Due date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {}) or {}
+        return not any(data.get(k) for k in ("title", "amount", "due_date"))
+
+
+MilestoneFormSet = forms.formset_factory(MilestoneForm, extra=2, max_num=12, validate_max=True)
+
+
+class SignForm(StyledFormMixin, forms.Form):
+    agree = forms.BooleanField(
+        label=_("I have read the terms above and sign for my organisation."), required=True
+    )
+
+
+class PaperCopyForm(StyledFormMixin, forms.Form):
+    paper_copy = forms.FileField(label=_("Signed paper copy (PDF, OFD, PNG or JPEG, up to 10 MB)"))
+
+
+class DeliverableForm(StyledFormMixin, forms.Form):
+    file = forms.FileField(label=_("Result (PDF, OFD, PNG or JPEG, up to 50 MB)"))
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ReviewForm(StyledFormMixin, forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("accept", _("Accept (验收)")), ("return", _("Return for rework"))],
+        widget=forms.RadioSelect,
+    )
+    reasons = forms.CharField(
+        label=_("Comments"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when returning: what must be reworked."),
+    )
+
+
+class ExtensionForm(StyledFormMixin, forms.Form):
+    new_due_date = forms.DateField(
+        label=_("New due date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ExtensionAnswerForm(StyledFormMixin, forms.Form):
+    answer = forms.ChoiceField(
+        choices=[("agree", _("Agree")), ("reject", _("Reject")), ("withdraw", _("Withdraw"))]
+    )
+    reason = forms.CharField(label=_("Comment (optional)"), required=False, max_length=2000)
+
+
+class TerminateForm(StyledFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for termination"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class PayForm(forms.Form):
+    amount = forms.CharField(max_length=20)

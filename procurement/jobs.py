@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.utils import timezone
+
 from marketplace import chronograph
-from procurement import services
+from procurement import contracts, deposits, payments, services
 from procurement.beacons import BeaconUnavailable
 from procurement.models import Announcement, AnnouncementStatus
 
@@ -56,3 +58,24 @@ def publicity(now) -> int:
         status=AnnouncementStatus.PUBLICITY, publicity_ends_at__lte=now
     ).values_list("pk", flat=True)[:BATCH]
     return sum(services.award_due(pk, now=now) == "awarded" for pk in list(due))
+
+
+@chronograph.job("procurement.overdue", every=timedelta(minutes=10))
+def overdue(now) -> int:
+    """Contracts past their due date with the work still due: flagged once, both parties and
+    the regulators in scope told."""
+    return contracts.flag_overdue(today=timezone.localtime(now).date())
+
+
+@chronograph.job("procurement.payments", every=timedelta(minutes=1))
+def poll_payments(now) -> int:
+    """Payments still open a minute after they started: the provider is asked (a lost
+    webhook must not leave a milestone unpaid)."""
+    return payments.sync_open_payments()
+
+
+@chronograph.job("procurement.deposit_refunds", every=timedelta(minutes=1))
+def deposit_refunds(now) -> int:
+    """Deposits whose refund was triggered: refunded through the provider (the deadline is
+    one working day; the job runs every minute and retries failures)."""
+    return deposits.refund_due(now=now)

@@ -28,7 +28,7 @@ def owner_url(announcement) -> str:
     return reverse("procurement:owner_announcement", args=[announcement.pk])
 
 
-def _notify_members(organisation_id: int, *, verb, title, body, url, roles=None, dedupe=None):
+def notify_members(organisation_id: int, *, verb, title, body, url, roles=None, dedupe=None):
     members = Membership.objects.filter(
         organisation_id=organisation_id, is_active=True, user__is_active=True
     ).select_related("user", "organisation")
@@ -123,13 +123,13 @@ def deliver_broadcast(payload: dict, *, message) -> None:
 
 
 def notify_agency(agency, *, verb: str, title: str, body: str = "", url: str = "", dedupe=None):
-    _notify_members(
+    notify_members(
         agency.organisation_id, verb=verb, title=str(title), body=str(body), url=url, dedupe=dedupe
     )
 
 
 def notify_owner(announcement, *, verb: str, title: str, body: str = ""):
-    _notify_members(
+    notify_members(
         announcement.project.owner.organisation_id,
         verb=verb,
         title=str(title),
@@ -149,7 +149,7 @@ def notify_regulators(announcement, *, verb: str, title: str, body: str = ""):
     url = reverse("procurement:objection_queue")
     for org in regulators:
         if regulator_covers_announcement(org, announcement):
-            _notify_members(
+            notify_members(
                 org.pk,
                 verb=verb,
                 title=str(title),

@@ -13,6 +13,15 @@ Objection
                   the service item's industry
 Agency
     register      the agency's admin and staff members
+Contract
+    view          the members of either party, regulators covering the project's location in
+                  the item's industry, platform administrators
+    act_owner     (terms, signing as party A, acceptance, payment) the owner's admin and staff
+    act_agency    (signing as party B, deliverables) the agency's admin and staff members
+    terminate     either party's admin and staff, a covering regulator's reviewers and
+                  supervisors
+Deposit
+    pay           the agency's admin and staff members
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from marketplace.selectors import is_platform_admin, user_organisations
 from procurement.models import (
     Announcement,
     AnnouncementStatus,
+    Contract,
+    Deposit,
     Objection,
     Owner,
     Project,
@@ -97,3 +108,48 @@ def _objection_decide(user, objection) -> bool:
 @rule(Agency, "register")
 def _agency_register(user, agency) -> bool:
     return is_member(user, agency.organisation, roles=EDITING_ROLES)
+
+
+def regulator_covers_contract(org, contract: Contract) -> bool:
+    return regulator_covers(org, contract.project.region, item_industry(contract.service_item))
+
+
+def _covering_regulator(user, contract: Contract, roles=None) -> bool:
+    return any(
+        regulator_covers_contract(org, contract)
+        for org in user_organisations(user, kind=OrganisationKind.REGULATOR, roles=roles)
+    )
+
+
+@rule(Contract, "view")
+def _contract_view(user, contract) -> bool:
+    return (
+        is_member(user, contract.owner.organisation)
+        or is_member(user, contract.agency.organisation)
+        or _covering_regulator(user, contract)
+        or is_platform_admin(user)
+    )
+
+
+@rule(Contract, "act_owner")
+def _contract_owner(user, contract) -> bool:
+    return owner_member(user, contract.owner)
+
+
+@rule(Contract, "act_agency")
+def _contract_agency(user, contract) -> bool:
+    return is_member(user, contract.agency.organisation, roles=EDITING_ROLES)
+
+
+@rule(Contract, "terminate")
+def _contract_terminate(user, contract) -> bool:
+    return (
+        owner_member(user, contract.owner)
+        or is_member(user, contract.agency.organisation, roles=EDITING_ROLES)
+        or _covering_regulator(user, contract, roles=(Role.REVIEWER, Role.SUPERVISOR))
+    )
+
+
+@rule(Deposit, "pay")
+def _deposit_pay(user, deposit) -> bool:
+    return is_member(user, deposit.agency.organisation, roles=EDITING_ROLES)

@@ -365,3 +365,63 @@ def objection_for_page(pk: int) -> Objection | None:
         .filter(pk=pk)
         .first()
     )
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+def user_contracts(user, *, status: str = "") -> QuerySet:
+    """The contracts of the organisations ``user`` belongs to (owner units and agencies, any
+    role), newest first, with what the list shows joined in. The membership lookup is cached
+    on the user, so the list costs its count and its page whatever the page size."""
+    from procurement.models import Contract
+
+    orgs = [
+        o.pk
+        for o in user_organisations(user)
+        if o.kind in (OrganisationKind.OWNER, OrganisationKind.AGENCY)
+    ]
+    queryset = (
+        Contract.objects.filter(
+            Q(owner__organisation_id__in=orgs) | Q(agency__organisation_id__in=orgs)
+        )
+        .select_related("owner__organisation", "agency__organisation", "project", "service_item")
+        .order_by("-created_at", "-pk")
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def contract_for_page(code: str):
+    """One contract with everything its page shows: parties, project, item, order, the
+    milestones with their deliverables and payments, signatures, extensions. A fixed number
+    of queries whatever the number of milestones and rounds."""
+    from django.db.models import Prefetch
+
+    from marketplace.models import Payment
+    from procurement.models import Contract, Deliverable
+
+    return (
+        Contract.objects.filter(code=code)
+        .select_related(
+            "owner__organisation__region",
+            "agency__organisation__region",
+            "project__region",
+            "service_item",
+            "announcement",
+            "offering",
+            "order",
+        )
+        .prefetch_related(
+            "milestones",
+            Prefetch(
+                "milestones__deliverables",
+                queryset=Deliverable.objects.order_by("round", "pk"),
+            ),
+            Prefetch("milestones__payments", queryset=Payment.objects.order_by("pk")),
+            "signatures__signed_by",
+            "extensions",
+        )
+        .first()
+    )

@@ -30,11 +30,10 @@ from marketplace.models import Organisation, OrganisationKind, Region, Role, Use
 from marketplace.permissions import require_perm
 from marketplace.selectors import forget_memberships
 from marketplace.validators import validate_uscc
-from procurement import beacons, draw, eligibility, methods, notices, room
+from procurement import beacons, contracts, deposits, draw, eligibility, methods, notices, room
 from procurement.models import (
     Announcement,
     AnnouncementStatus,
-    Contract,
     Draw,
     Exclusion,
     Objection,
@@ -51,12 +50,15 @@ from procurement.validators import normalise_project_code, validate_project_code
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+# 保证金 at most 2% of the ceiling, the cap the tendering regulations set for bid bonds.
+DEPOSIT_MAX_SHARE = Decimal("0.02")
 MAX_SELECTED = 5
 MAX_ALTERNATES = 10
 ANNOUNCEMENT_FIELDS = (
     "title",
     "scope",
     "budget_ceiling",
+    "deposit_amount",
     "fee_base_amount",
     "fee_category",
     "method",
@@ -312,9 +314,7 @@ def fee_check(*, item, base_amount: Decimal | None, category: str, ceiling: Deci
             category=category or item.fee_category or None,
         )
     except fees.PriceAboveCeiling as exc:
-        raise ValidationError(
-            {"budget_ceiling": fees.message_for(exc)}
-        ) from exc
+        raise ValidationError({"budget_ceiling": fees.message_for(exc)}) from exc
     except fees.FeeError as exc:
         field = "fee_base_amount" if exc.field in ("amount", None) else "fee_category"
         if exc.code in ("unknown_category",):
@@ -401,6 +401,14 @@ def validate_announcement(announcement: Announcement, *, now=None, raised_levels
     if deadline_problems:
         errors["registration_deadline"] = deadline_problems
     ceiling = announcement.budget_ceiling
+    deposit = announcement.deposit_amount or Decimal(0)
+    if deposit < 0:
+        errors["deposit_amount"] = [_("The deposit cannot be negative.")]
+    elif ceiling is not None and deposit > (ceiling * DEPOSIT_MAX_SHARE).quantize(CENT):
+        errors["deposit_amount"] = [
+            _("The deposit may be at most 2%% of the ceiling, %(max)s yuan.")
+            % {"max": f"{(ceiling * DEPOSIT_MAX_SHARE).quantize(CENT):,.2f}"}
+        ]
     if ceiling is None:
         errors["budget_ceiling"] = [_("Set the budget ceiling.")]
     else:
@@ -472,6 +480,8 @@ def _assign(announcement: Announcement, fields: dict) -> None:
     for name, value in fields.items():
         if name in ("budget_ceiling", "fee_base_amount"):
             value = _money(value, name)
+        elif name == "deposit_amount":
+            value = _money(value, name) or Decimal("0.00")
         elif name == "registration_deadline":
             value = _as_deadline(value)
         elif name in ("title", "scope", "fee_category", "direct_reason", "min_credit_grade"):
@@ -629,6 +639,7 @@ def announcement_cancel(*, actor: User, announcement: Announcement, reason: str)
     locked.ended_at = timezone.now()
     locked.cancel(by=actor, reason=reason)
     locked.save()
+    deposits.release(locked, reason=_("The announcement was cancelled."), keep_running=False)
     if was_public:
         room.emit(locked, "cancelled", {"reason": reason})
         notices.broadcast(
@@ -835,6 +846,7 @@ def _fail(locked: Announcement, reason: str, *, now) -> None:
     locked.ended_at = now
     locked.fail(by=None, reason=reason)
     locked.save()
+    deposits.release(locked, reason=reason, keep_running=False, now=now)
     room.emit(locked, "failed", {"reason": reason})
     notices.notify_owner(
         locked,
@@ -916,6 +928,7 @@ def draw_select(locked: Announcement, *, now) -> Draw:
         data={"seed": result.seed, "selected": result.selected, "alternates": result.alternates},
     )
     locked.save()
+    deposits.release(locked, reason=_("Not selected in the draw."), keep_running=True, now=now)
     room.emit(
         locked,
         "secret_revealed",
@@ -1314,22 +1327,11 @@ def award_due(announcement_id: int, *, now=None) -> str:
         locked.ended_at = now
         locked.award(by=None, data={"agencies": [r.agency_id for r in confirmed]})
         locked.save()
+        deposits.release(
+            locked, reason=_("The announcement was awarded."), keep_running=False, now=now
+        )
         for registration in confirmed:
-            contract = Contract.objects.create(
-                announcement=locked,
-                owner=locked.project.owner,
-                agency=registration.agency,
-                scope=locked.scope,
-                price_ceiling=locked.budget_ceiling,
-                time_limit_days=locked.service_time_limit_days,
-            )
-            audit.record(
-                actor=None,
-                action="contract.create",
-                obj=contract,
-                to_state=contract.status,
-                data={"announcement": locked.code},
-            )
+            contracts.contract_from_award(announcement=locked, agency=registration.agency)
             notices.notify_agency(
                 registration.agency,
                 verb="announcement.awarded",

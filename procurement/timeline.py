@@ -27,6 +27,10 @@ from procurement.models import (
     Contract,
     ContractStatus,
     Draw,
+    Extension,
+    ExtensionStatus,
+    Milestone,
+    MilestoneStatus,
     Objection,
     ObjectionStatus,
     Registration,
@@ -63,13 +67,46 @@ ACTIONS = {
     ("objection", "uphold"): _("Objection upheld"),
     ("objection", "dismiss"): _("Objection dismissed"),
     ("contract", "contract.create"): _("Contract draft created"),
+    ("contract", "contract.terms"): _("Terms and milestones set"),
+    ("contract", "contract.signatures_voided"): _("Signatures voided: the terms changed"),
+    ("contract", "contract.signature"): _("Signed by one party"),
+    ("contract", "contract.paper_copy"): _("Signed paper copy uploaded"),
+    ("contract", "sign"): _("Contract signed by both parties"),
+    ("contract", "start"): _("Service started"),
+    ("contract", "deliver"): _("Result delivered"),
+    ("contract", "return_for_rework"): _("Returned for rework"),
+    ("contract", "accept_milestone"): _("Milestone accepted"),
+    ("contract", "accept"): _("Service accepted (验收)"),
+    ("contract", "complete"): _("Completed"),
+    ("contract", "terminate"): _("Terminated"),
+    ("contract", "contract.overdue"): _("Overdue"),
+    ("contract", "extension.propose"): _("Extension proposed"),
+    ("contract", "contract.extended"): _("Due date extended by agreement"),
+    ("contract", "payment.start"): _("Payment started"),
+    ("contract", "payment.failed"): _("Payment not completed"),
+    ("contract", "payment.duplicate"): _("Duplicate payment, refunded"),
+    ("contract", "payment.refund"): _("Refund"),
+    ("contract", "payment.refunded"): _("Payment refunded"),
+    ("milestone", "deliver"): _("Milestone result delivered"),
+    ("milestone", "return_for_rework"): _("Milestone returned for rework"),
+    ("milestone", "accept"): _("Milestone accepted"),
+    ("milestone", "mark_paid"): _("Milestone paid"),
+    ("extension", "agree"): _("Extension agreed"),
+    ("extension", "reject"): _("Extension rejected"),
+    ("extension", "withdraw"): _("Extension withdrawn"),
 }
+
+# What the public timeline of an announcement shows of its contracts: that they were made,
+# signed, completed or terminated; the rest (payments, reviews) is for the parties.
+PUBLIC_CONTRACT_ACTIONS = ("contract.create", "sign", "complete", "terminate")
 
 STATES = {
     "announcement": AnnouncementStatus,
     "registration": RegistrationStatus,
     "objection": ObjectionStatus,
     "contract": ContractStatus,
+    "milestone": MilestoneStatus,
+    "extension": ExtensionStatus,
 }
 
 # Public keys of an event's data worth showing (the rest stays in the audit trail), with the
@@ -81,6 +118,13 @@ SHOWN_DATA = {
     "position": _("position in the draw"),
     "registrants": _("registrants"),
     "eligible": _("eligible registrants"),
+    "milestone": _("milestone"),
+    "round": _("round"),
+    "due_date": _("due date"),
+    "from": _("from"),
+    "to": _("to"),
+    "party": _("party"),
+    "amount": _("amount (yuan)"),
 }
 
 
@@ -115,13 +159,7 @@ def announcement_timeline(announcement: Announcement, registrations=None) -> lis
     """The announcement's events, oldest first. One query. ``registrations``: only these
     registrations' own events (a page showing part of a large pool); default all."""
     pk = announcement.pk
-
-    def of(model: str, object_id) -> Q:
-        matcher = (
-            Q(object_id=object_id) if isinstance(object_id, str) else Q(object_id__in=object_id)
-        )
-        return Q(content_type__app_label="procurement", content_type__model=model) & matcher
-
+    of = _of
     condition = (
         of("announcement", str(pk))
         | of(
@@ -132,8 +170,31 @@ def announcement_timeline(announcement: Announcement, registrations=None) -> lis
         )
         | of("draw", _ids(Draw.objects.filter(announcement_id=pk)))
         | of("objection", _ids(Objection.objects.filter(announcement_id=pk)))
-        | of("contract", _ids(Contract.objects.filter(announcement_id=pk)))
+        | (
+            of("contract", _ids(Contract.objects.filter(announcement_id=pk)))
+            & Q(action__in=PUBLIC_CONTRACT_ACTIONS)
+        )
     )
+    return _entries(condition)
+
+
+def _of(model: str, object_id) -> Q:
+    matcher = Q(object_id=object_id) if isinstance(object_id, str) else Q(object_id__in=object_id)
+    return Q(content_type__app_label="procurement", content_type__model=model) & matcher
+
+
+def contract_timeline(contract: Contract) -> list[TimelineEntry]:
+    """The contract's events and those of its milestones and extensions, oldest first; one
+    query. Shown to the parties and regulators (the contract page is not public)."""
+    pk = contract.pk
+    return _entries(
+        _of("contract", str(pk))
+        | _of("milestone", _ids(Milestone.objects.filter(contract_id=pk)))
+        | _of("extension", _ids(Extension.objects.filter(contract_id=pk)))
+    )
+
+
+def _entries(condition: Q) -> list[TimelineEntry]:
     events = (
         AuditEvent.objects.filter(condition)
         .select_related("organisation", "content_type")
@@ -166,4 +227,4 @@ def announcement_timeline(announcement: Announcement, registrations=None) -> lis
     return entries
 
 
-__all__ = ["ACTIONS", "TimelineEntry", "announcement_timeline"]
+__all__ = ["ACTIONS", "TimelineEntry", "announcement_timeline", "contract_timeline"]

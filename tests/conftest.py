@@ -236,48 +236,22 @@ def _stop_group(process, *, grace: float = 10.0) -> None:
 
 # --- Stripe (the localstripe fake server, DESIGN §8) ------------------------------------------
 
-# localstripe's own CLI (`localstripe --port N [--from-scratch]`) listens on every interface
-# ("::") and pickles its state to the fixed /tmp/localstripe.pickle after every POST. This
-# launcher runs the same aiohttp application bound to 127.0.0.1 only, starts from scratch (what
-# --from-scratch does: the pickle is not loaded) and does not write the shared pickle either,
-# so parallel sessions and a developer's own localstripe do not clobber one another.
-_LOCALSTRIPE_LAUNCHER = """
-import sys
-from aiohttp import web
-from localstripe import server
-from localstripe.resources import store
-store.dump_to_disk = lambda: None
-web.run_app(server.app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
-"""
-
 
 @pytest.fixture(scope="session")
 def localstripe_url(tmp_path_factory):
     """The URL of a Stripe-protocol server for this test session: ``localstripe`` (dev
     requirements) on a free port of 127.0.0.1, from scratch, in its own process group; stopped
-    at the end of the session. Its fake Stripe.js is at ``<url>/js.stripe.com/v3/``. It has
-    no Checkout Sessions and no idempotency keys, and does not send charge.refunded events."""
-    import subprocess
-    import sys
+    at the end of the session (launcher: marketplace/localstripe_launcher.py, shared with the
+    benchmarks). Its fake Stripe.js is at ``<url>/js.stripe.com/v3/``. It has no Checkout
+    Sessions and no idempotency keys, and does not send charge.refunded events."""
+    from marketplace.localstripe_launcher import LocalStripe, LocalStripeError
 
+    server = LocalStripe(log_path=tmp_path_factory.mktemp("localstripe") / "localstripe.log")
     try:
-        import localstripe  # noqa: F401
-    except ImportError:
-        pytest.fail("localstripe is not installed: install the dev requirements")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-c", _LOCALSTRIPE_LAUNCHER, str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+        url = server.start()
+    except LocalStripeError as exc:
+        pytest.fail(str(exc))
     try:
-        _wait_until_answering(process, "localstripe", url + "/js.stripe.com/v3/", log_path)
         yield url
     finally:
-        _stop_group(process)
-        log.close()
+        server.stop()

@@ -9,7 +9,7 @@ from .organisations import (
     Role,
 )
 from .outbox import Notification, OutboxMessage, OutboxStatus
-from .payments import Payment
+from .payments import Payment, PaymentPurpose
 from .regions import Region, RegionLevel
 from .scheduling import JobState
 from .users import User
@@ -28,6 +28,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
+    "PaymentPurpose",
     "QualificationType",
     "Region",
     "RegionLevel",

@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     # Oscar
     "oscar.config.Shop",
     "oscar.apps.analytics.apps.AnalyticsConfig",
-    "oscar.apps.checkout.apps.CheckoutConfig",
+    "marketplace.shop.checkout.apps.CheckoutConfig",
     "oscar.apps.address.apps.AddressConfig",
     "oscar.apps.shipping.apps.ShippingConfig",
     "oscar.apps.catalogue.apps.CatalogueConfig",
@@ -273,6 +273,17 @@ SEARCH = {
 OSCAR_SHOP_NAME = "中介服务超市"
 OSCAR_SHOP_TAGLINE = "服务超市"
 OSCAR_DEFAULT_CURRENCY = "CNY"
+# Every contract has an Oscar order as its commercial record; the order's status mirrors the
+# contract's stage (marketplace.orders), the contract's own state machine stays the authority.
+OSCAR_INITIAL_ORDER_STATUS = "Awaiting signature"
+OSCAR_INITIAL_LINE_STATUS = "Awaiting signature"
+OSCAR_ORDER_STATUS_PIPELINE = {
+    "Awaiting signature": ("In progress", "Cancelled"),
+    "In progress": ("Completed", "Cancelled"),
+    "Completed": (),
+    "Cancelled": (),
+}
+OSCAR_LINE_STATUS_PIPELINE = OSCAR_ORDER_STATUS_PIPELINE
 OSCAR_HOMEPAGE = "/shop/catalogue/"
 OSCAR_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="noreply@example.invalid")
 HAYSTACK_CONNECTIONS = {
@@ -284,16 +295,16 @@ HAYSTACK_CONNECTIONS = {
 PAYMENT_HOST = env("PAYMENT_HOST", default="127.0.0.1:8000")
 PAYMENT_USES_SSL = env.bool("PAYMENT_USES_SSL", default=False)
 PAYMENT_MODEL = "marketplace.Payment"
-# Stripe (PaymentIntents, marketplace.stripe_provider). Without a secret key the dummy
-# provider stays the default variant. Tests point the API and Stripe.js at localstripe.
+# Stripe (PaymentIntents, marketplace.stripe_provider). Without a secret key there is no
+# provider and paying says so (django-payments' dummy provider takes its status from a form,
+# which real payments must never do). Tests and the demo point the API and Stripe.js at
+# localstripe.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
-PAYMENT_VARIANTS = {
-    "default": ("payments.dummy.DummyProvider", {}),
-}
+PAYMENT_VARIANTS = {}
 if STRIPE_SECRET_KEY:
     PAYMENT_VARIANTS["stripe"] = (
         "marketplace.stripe_provider.StripePaymentIntentProvider",

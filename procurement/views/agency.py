@@ -137,8 +137,22 @@ def registration(request, pk):
             "can_object": can_respond and _objection_open(announcement),
             "decline_form": DeclineForm(),
             "objections": list(item.objections.order_by("-created_at", "-pk")),
+            "deposit": _deposit(item),
+            "can_pay_deposit": can_respond
+            and announcement.deposit_amount > 0
+            and announcement.status == AnnouncementStatus.PUBLISHED,
         },
     )
+
+
+def _deposit(registration):
+    if not registration.announcement.deposit_amount:
+        return None
+    from procurement.models import Deposit
+
+    return Deposit.objects.filter(
+        announcement_id=registration.announcement_id, agency_id=registration.agency_id
+    ).first()
 
 
 @login_required

@@ -5,13 +5,11 @@ The card is confirmed through the API as Stripe.js would (attach a test payment 
 intent, confirm it). localstripe cannot deliver webhooks to the Django test client, so webhook
 tests take the events localstripe itself recorded (GET /v1/events) — or, for charge.refunded,
 which localstripe does not emit, an event around the real charge object — and sign them with
-Stripe's scheme (HMAC-SHA256 of "t.payload"), which is what the view verifies."""
+Stripe's scheme (HMAC-SHA256 of "t.payload"), which is what the view verifies. These helpers
+are shared with the contract-payment and deposit tests (tests/payments_helpers.py)."""
 
-import hashlib
-import hmac
 import json
 import time
-import urllib.request
 import uuid
 from decimal import Decimal
 
@@ -21,23 +19,20 @@ from django.urls import reverse
 from payments import PaymentError, PaymentStatus
 
 from marketplace.models import Payment
-from marketplace.stripe_provider import StripePaymentIntentProvider, yuan_to_fen
+from marketplace.stripe_provider import yuan_to_fen
+from tests.payments_helpers import SECRET_KEY, WEBHOOK_SECRET, make_provider
+from tests.payments_helpers import event as _event
+from tests.payments_helpers import pay as _pay
+from tests.payments_helpers import post_event as _post_event
+from tests.payments_helpers import refunded_event as _refunded_event
+from tests.payments_helpers import stripe_get as _get
 
 pytestmark = pytest.mark.django_db
-
-SECRET_KEY = "sk_test_marketplace"
-WEBHOOK_SECRET = "whsec_test_marketplace"
 
 
 @pytest.fixture
 def provider(localstripe_url):
-    return StripePaymentIntentProvider(
-        secret_key=SECRET_KEY,
-        publishable_key="pk_test_marketplace",
-        api_base=localstripe_url,
-        js_url=f"{localstripe_url}/js.stripe.com/v3/",
-        max_network_retries=0,
-    )
+    return make_provider(localstripe_url)
 
 
 @pytest.fixture(autouse=True)
@@ -47,50 +42,6 @@ def _webhook_secret(settings):
 
 def _payment(total="123.45") -> Payment:
     return Payment.objects.create(variant="stripe", currency="CNY", total=Decimal(total))
-
-
-def _get(localstripe_url: str, path: str) -> dict:
-    """Raw JSON from localstripe (no proxy: 127.0.0.1 only)."""
-    request = urllib.request.Request(
-        localstripe_url + path, headers={"Authorization": f"Bearer {SECRET_KEY}"}
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _pay(provider, payment, card="pm_card_visa"):
-    """What Stripe.js does on the customer's click: a card on the intent, then confirm."""
-    intent_id = payment.transaction_id
-    provider.client.v1.payment_intents.update(intent_id, {"payment_method": card})
-    return provider.client.v1.payment_intents.confirm(intent_id)
-
-
-def _event(localstripe_url, event_type: str, object_id: str) -> dict:
-    events = _get(localstripe_url, f"/v1/events?type={event_type}&limit=100")["data"]
-    matching = [e for e in events if e["data"]["object"]["id"] == object_id]
-    assert matching, f"localstripe recorded no {event_type} for {object_id}"
-    return matching[0]
-
-
-def _post_event(client, event: dict, *, secret=WEBHOOK_SECRET, timestamp=None):
-    payload = json.dumps(event)
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signature = hmac.new(
-        secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256
-    ).hexdigest()
-    return client.post(
-        reverse("core:stripe_webhook"),
-        data=payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=f"t={timestamp},v1={signature}",
-    )
-
-
-def _refunded_event(localstripe_url, payment) -> dict:
-    intent = _get(localstripe_url, f"/v1/payment_intents/{payment.transaction_id}")
-    charge = _get(localstripe_url, f"/v1/charges/{intent['latest_charge']['id']}")
-    return {"id": f"evt_{uuid.uuid4().hex}", "type": "charge.refunded", "data": {"object": charge}}
 
 
 # --- amounts ----------------------------------------------------------------------------------

@@ -160,6 +160,26 @@ def close_and_draw(announcement) -> str:
     return outcome
 
 
+def make_awarded_contract(world, **fields):
+    """An announcement drawn, confirmed and awarded: its contract draft (one milestone for the
+    whole price, an Oscar order)."""
+    from marketplace.models import Membership, Role
+    from procurement.models import Contract, RegistrationStatus
+
+    announcement = make_announcement(world, **fields)
+    register_all(announcement, world.agencies)
+    close_and_draw(announcement)
+    selected = announcement.registrations.get(status=RegistrationStatus.SELECTED)
+    agency_admin = Membership.objects.get(
+        organisation_id=selected.agency.organisation_id, role=Role.ADMIN
+    ).user
+    services.registration_confirm(actor=agency_admin, registration=selected)
+    announcement.refresh_from_db()
+    after = announcement.publicity_ends_at + datetime.timedelta(seconds=1)
+    assert services.award_due(announcement.pk, now=after) == "awarded"
+    return Contract.objects.get(announcement=announcement)
+
+
 def login(client, user):
     """``client`` logged in as ``user``, with English pages (assertions use the msgids)."""
     client.force_login(user)
@@ -182,6 +202,7 @@ __all__ = [
     "draft",
     "kunming",
     "make_announcement",
+    "make_awarded_contract",
     "make_eligible_agency",
     "make_owner",
     "make_project",

@@ -1,6 +1,5 @@
 """Procurement (采购): owner units and their projects, announcements (采购公告), registrations
-(报名), the draw, objections (异议) and the contract draft an award leaves for the contracts
-issue. State changes happen only in ``procurement.services`` (DESIGN §4–6)."""
+(报名), the draw and objections (异议). State changes happen only in ``procurement.services`` (DESIGN §4–6)."""
 
 from __future__ import annotations
 
@@ -151,6 +150,11 @@ class Announcement(ConcurrentTransitionMixin, models.Model):
     # 最高限价, checked against the item's fee rule at the fee base amount.
     budget_ceiling = models.DecimalField(
         _("budget ceiling (yuan)"), max_digits=14, decimal_places=2
+    )
+    # 保证金 each registrant pays in (0: none). Refunded automatically after the result
+    # (procurement.deposits); the quote and auction methods will require one.
+    deposit_amount = models.DecimalField(
+        _("deposit (yuan)"), max_digits=12, decimal_places=2, default=0
     )
     fee_base_amount = models.DecimalField(
         _("fee base amount (yuan)"), max_digits=16, decimal_places=2, null=True, blank=True
@@ -598,57 +602,18 @@ class Objection(ConcurrentTransitionMixin, models.Model):
         self.decision = reason or ""
 
 
-class ContractStatus(models.TextChoices):
-    DRAFT = "draft", _("draft")  # 草稿
-
-
-class Contract(models.Model):
-    """合同: created as a draft at the award; the contracts issue completes it (signatures,
-    milestones, fulfilment, the Oscar order)."""
-
-    announcement = models.ForeignKey(
-        Announcement,
-        verbose_name=_("announcement"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="contracts",
-    )
-    owner = models.ForeignKey(
-        Owner, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="contracts"
-    )
-    agency = models.ForeignKey(
-        "agencies.Agency",
-        verbose_name=_("agency"),
-        on_delete=models.PROTECT,
-        related_name="contracts",
-    )
-    scope = models.TextField(_("scope of service"))
-    price_ceiling = models.DecimalField(_("price ceiling (yuan)"), max_digits=14, decimal_places=2)
-    time_limit_days = models.PositiveIntegerField(_("time limit (working days)"))
-    status = FSMField(
-        _("status"),
-        max_length=12,
-        choices=ContractStatus.choices,
-        default=ContractStatus.DRAFT,
-        protected=True,
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-
-    class Meta:
-        ordering = ("-created_at", "-id")
-        verbose_name = _("contract")
-        verbose_name_plural = _("contracts")
-        constraints = (
-            models.UniqueConstraint(
-                fields=["announcement", "agency"],
-                condition=Q(announcement__isnull=False),
-                name="contract_once_per_award",
-            ),
-        )
-
-    def __str__(self) -> str:
-        return f"{self.owner} · {self.agency}"
-
-    def get_audit_organisation(self):
-        return self.owner.organisation
+__all__ = [
+    "PUBLIC_STATUSES",
+    "Announcement",
+    "AnnouncementStatus",
+    "Draw",
+    "Exclusion",
+    "Objection",
+    "ObjectionStatus",
+    "Owner",
+    "Project",
+    "RegionScope",
+    "Registration",
+    "RegistrationStatus",
+    "SelectionMethod",
+]
