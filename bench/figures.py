@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 
 # Run as a script, Python puts bench/ first on the path, where a module may shadow an installed
-# package of the same name (bench/payments.py and django-payments' ``payments``): drop it.
+# package of the same name: drop it (the project root goes first instead).
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))

@@ -12,7 +12,14 @@ class MarketplaceConfig(AppConfig):
 
         # Imported for their registrations: permission rules, outbox handlers (notify, e-mail)
         # and the outbox sweep job of the chronograph.
-        from . import audit, notifications, outbox, permissions, scheduler  # noqa: F401
+        from . import (  # noqa: F401
+            audit,
+            notifications,
+            outbox,
+            permissions,
+            scheduler,
+            stripe_provider,
+        )
 
         # One audit event per state-machine transition, for every app's models.
         post_transition.connect(audit.on_fsm_transition, dispatch_uid="marketplace.audit.fsm")

@@ -52,6 +52,8 @@ from payments import PaymentError, PaymentStatus, get_payment_model
 from payments.core import BasicProvider
 from payments.forms import PaymentForm
 
+from marketplace import outbox
+
 logger = logging.getLogger(__name__)
 
 OFFICIAL_API_BASE = "https://api.stripe.com"
@@ -523,6 +525,43 @@ def _find_payment(obj: dict, *, intent_id: str | None):
     return payment
 
 
+STRAY_REFUND_TOPIC = "payments.refund_stray_intent"
+
+
+def _refund_stray_intent(payment, intent_id: str, event_id: str) -> None:
+    from marketplace import audit
+
+    logger.warning("Payment %s: earlier intent %s succeeded; refunding it", payment.pk, intent_id)
+    audit.record(
+        actor=None,
+        action="payment.stray_intent",
+        obj=payment,
+        data={"intent": intent_id, "event": event_id},
+    )
+    outbox.enqueue(
+        STRAY_REFUND_TOPIC,
+        {"payment_id": payment.pk, "intent_id": intent_id},
+        dedupe_key=f"stray-refund:{intent_id}",
+    )
+
+
+@outbox.handler(STRAY_REFUND_TOPIC)
+def deliver_stray_refund(payload: dict, *, message=None) -> None:
+    """Outbox handler: refunds in full an intent of an earlier attempt that succeeded."""
+    from payments.core import provider_factory
+
+    payment = get_payment_model().objects.get(pk=payload["payment_id"])
+    provider = provider_factory(payment.variant, payment)
+    intent = provider._retrieve(payload["intent_id"])
+    if intent["status"] != "succeeded":
+        return
+    provider._api(
+        provider.client.v1.refunds.create,
+        {"payment_intent": payload["intent_id"]},
+        {"idempotency_key": f"stray-refund-{payload['intent_id']}"},
+    )
+
+
 def apply_event(event: dict) -> str:
     """Applies one verified Stripe event; returns what happened (for logs and tests)."""
     event_type = event.get("type")
@@ -545,6 +584,14 @@ def apply_event(event: dict) -> str:
             changed = _apply_refunded_total(payment, int(obj.get("amount_refunded") or 0))
         else:
             state = dict(obj)
+            if (
+                event_type == "payment_intent.succeeded"
+                and intent_id != payment.transaction_id
+                and intent_id in _intent_ids(payment)
+            ):
+                # An earlier attempt's intent was paid after all (an old tab, a failed
+                # cancel): the money goes back; the payment follows its current intent.
+                _refund_stray_intent(payment, intent_id, event["id"])
             # The event type is the fact; the embedded status may lag (async charges).
             if event_type == "payment_intent.succeeded":
                 state["status"] = "succeeded"

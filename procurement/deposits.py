@@ -103,6 +103,32 @@ def deposit_payment_start(*, actor: User, registration: Registration) -> Payment
     return payment
 
 
+def check_paid(announcement: Announcement, outcomes: dict) -> None:
+    """At closing, for an announcement that asks for a deposit: adds the "deposit" check to
+    each registrant's eligibility outcome (met only when its deposit is paid). One query."""
+    from procurement.eligibility import Check
+
+    paid = set(
+        Deposit.objects.filter(
+            announcement=announcement,
+            agency_id__in=list(outcomes),
+            status__in=(DepositStatus.PAID, DepositStatus.REFUND_DUE, DepositStatus.REFUNDED),
+        ).values_list("agency_id", flat=True)
+    )
+    amount = f"{announcement.deposit_amount:,.2f}"
+    for agency_id, outcome in outcomes.items():
+        if agency_id in paid:
+            check = Check("deposit", True, _("Deposit of %(amount)s yuan paid.") % {"amount": amount})
+        else:
+            check = Check(
+                "deposit",
+                False,
+                _("The deposit of %(amount)s yuan was not paid before registration closed.")
+                % {"amount": amount},
+            )
+        outcome.checks.append(check)
+
+
 def settle(payment: Payment) -> None:
     """What the payment's new status means for its deposit (called by
     ``procurement.payments.payment_settled`` under the payment's lock)."""

@@ -404,3 +404,13 @@ class TerminateForm(StyledFormMixin, forms.Form):
 
 class PayForm(forms.Form):
     amount = forms.CharField(max_length=20)
+
+
+class RefundForm(StyledFormMixin, forms.Form):
+    amount = forms.CharField(
+        label=_("Amount to refund (yuan)"),
+        max_length=20,
+        required=False,
+        help_text=_("Empty: everything still captured."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=2000)

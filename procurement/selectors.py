@@ -232,11 +232,7 @@ def feed_eligibility(
             agency=agency, announcement_id__in=[a.pk for a in announcements]
         )
     }
-    sanction = None
-    for provider in eligibility._sanction_providers:
-        found = provider([agency.pk], day)
-        if agency.pk in found:
-            sanction = found[agency.pk]
+    sanction = eligibility.sanctions([agency.pk], day).get(agency.pk)
     outcomes: dict[int, eligibility.Outcome] = {}
     for announcement in announcements:
         requirements = eligibility.published_requirements(announcement, types)

@@ -775,6 +775,8 @@ def close_registration(announcement_id: int, *, now=None) -> str:
             )
         )
         outcomes = eligibility.evaluate(locked, [r.agency_id for r in registrations])
+        if locked.deposit_amount > 0:
+            deposits.check_paid(locked, outcomes)
         with audit.bulk():
             for registration in registrations:
                 outcome = outcomes[registration.agency_id]

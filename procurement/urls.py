@@ -100,6 +100,7 @@ urlpatterns = [
     ),
     path("contracts/<str:code>/document.pdf", contract_views.contract_pdf, name="contract_pdf"),
     path("payments/<str:token>/", contract_views.payment_page, name="payment"),
+    path("payments/<str:token>/refund/", contract_views.payment_refund, name="payment_refund"),
     path(
         "payments/<str:token>/test-card/",
         contract_views.payment_test_card,

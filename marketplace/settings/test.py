@@ -1,6 +1,9 @@
 """The test suite: real PostgreSQL and Redis (DESIGN §8). Each parallel worker or developer
 can point at its own databases through the environment."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *
 from .base import MARKETPLACE, env, without_jit
 
@@ -24,6 +27,9 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Uploaded scans and deliverables go to a throwaway directory, not var/private: the private
+# storage's location is read when the models load, before any fixture could move it.
+PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="marketplace-test-private-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

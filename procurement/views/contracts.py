@@ -25,6 +25,7 @@ from agencies.forms import apply_errors
 from agencies.views.common import paginate, run_service
 from marketplace.models import Payment, PaymentPurpose
 from marketplace.permissions import has_perm
+from marketplace.selectors import is_platform_admin
 from procurement import contracts, deposits, payments, selectors, timeline
 from procurement.forms import (
     ContractTermsForm,
@@ -34,6 +35,7 @@ from procurement.forms import (
     MilestoneFormSet,
     PaperCopyForm,
     PayForm,
+    RefundForm,
     ReviewForm,
     SignForm,
     TerminateForm,
@@ -469,6 +471,8 @@ def paper_copy_file(request, code):
 
 
 def _payment_allowed(user, payment: Payment) -> bool:
+    if is_platform_admin(user):
+        return True
     if payment.purpose == PaymentPurpose.MILESTONE and payment.milestone_id:
         return has_perm(user, "act_owner", payment.milestone.contract)
     if payment.purpose == PaymentPurpose.DEPOSIT and payment.deposit_id:
@@ -521,7 +525,8 @@ def payment_page(request, token):
     # waiting), and the page must still say why the last one failed.
     declined = payment.status == PaymentStatus.ERROR
     form = None
-    if provider is not None and payment.status in payments.OPEN_STATUSES and not error:
+    payer = payment.created_by_id == request.user.pk or not is_platform_admin(request.user)
+    if payer and provider is not None and payment.status in payments.OPEN_STATUSES and not error:
         try:
             form = provider.get_form(
                 payment, test_card_url=reverse("procurement:payment_test_card", args=[token])
@@ -543,6 +548,36 @@ def payment_page(request, token):
     if form is not None and hasattr(provider, "csp_directives"):
         response._csp_update = provider.csp_directives()
     return response
+
+
+@login_required
+@require_POST
+def payment_refund(request, token):
+    """退款 by a platform administrator (all or part, with a reason)."""
+    payment = Payment.objects.filter(token=token).first()
+    if payment is None or not is_platform_admin(request.user):
+        raise Http404
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for the refund."))
+    else:
+        try:
+            payments.payment_refund(
+                actor=request.user,
+                payment=payment,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        except PaymentError as exc:
+            messages.error(
+                request, _("The provider refused the refund: %(error)s") % {"error": exc}
+            )
+        else:
+            messages.success(request, _("Refunded."))
+    return redirect("procurement:payment", token)
 
 
 @login_required
