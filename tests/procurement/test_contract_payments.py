@@ -414,6 +414,48 @@ def test_a_failure_arriving_after_the_success_changes_nothing(contract, owner, c
     assert len(contract_actions(contract, "payment.failed")) == 1  # the poll's, none since
 
 
+def test_an_earlier_attempts_intent_reported_paid_is_refunded_not_counted(
+    contract, owner, client, stripe_site
+):
+    """A success of an intent the payment has moved on from (an old tab paying a spent
+    attempt) must not pay the milestone, nor be kept: audited and queued for a refund."""
+    from marketplace.models import OutboxMessage
+    from marketplace.stripe_provider import STRAY_REFUND_TOPIC
+
+    m = milestone(contract)
+    payment = show_form(start(owner, m))
+    old_intent = payment.transaction_id
+    with pytest.raises(stripe.CardError):
+        pay(site_provider(payment), payment, card=DECLINED_CARD)
+    site_provider(payment).sync_status(payment)
+    show_form(payment)  # the retry: a new intent
+    assert payment.transaction_id != old_intent
+    stray = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "type": "payment_intent.succeeded",
+        "data": {
+            "object": {
+                "id": old_intent,
+                "object": "payment_intent",
+                "amount": 400000,
+                "amount_received": 400000,
+                "status": "succeeded",
+                "metadata": {"payment_id": str(payment.pk), "token": payment.token},
+            }
+        },
+    }
+    assert post_event(client, stray).json()["outcome"] == "unchanged"
+    payment.refresh_from_db()
+    m.refresh_from_db()
+    assert m.status == MilestoneStatus.ACCEPTED  # not paid by the stray success
+    assert payment.status != PaymentStatus.CONFIRMED
+    assert AuditEvent.objects.filter(action="payment.stray_intent").count() == 1
+    queued = OutboxMessage.objects.filter(topic=STRAY_REFUND_TOPIC)
+    assert [q.payload["intent_id"] for q in queued] == [old_intent]
+    post_event(client, {**stray, "id": f"evt_{uuid.uuid4().hex}"})
+    assert queued.count() == 1  # one refund per intent, however often it is reported
+
+
 def test_a_milestone_paid_twice_from_two_tabs_is_refunded_once_after_commit(
     contract, owner, client, stripe_site
 ):

@@ -271,3 +271,23 @@ def test_no_deposit_is_taken_once_registration_has_closed(announcement, registra
     with pytest.raises(ValidationError, match="no longer be paid"):
         start(registrations[0])
     assert not Payment.objects.exists()
+
+
+def test_a_registrant_without_its_deposit_paid_is_out_of_the_pool(
+    announcement, registrations, client, stripe_site
+):
+    paying, unpaid = registrations[:3], registrations[3]
+    for registration in paying:
+        pay_deposit(client, stripe_site, registration)
+    start(unpaid)  # started, never paid: still pending
+    assert close_and_draw(announcement) == "selected"
+    unpaid.refresh_from_db()
+    assert unpaid.status == RegistrationStatus.INELIGIBLE
+    [check] = [c for c in unpaid.eligibility if c["code"] == "deposit"]
+    assert not check["met"]
+    assert "was not paid before registration closed" in check["explanation"]
+    for registration in paying:
+        registration.refresh_from_db()
+        assert registration.status != RegistrationStatus.INELIGIBLE
+        [check] = [c for c in registration.eligibility if c["code"] == "deposit"]
+        assert check["met"]
