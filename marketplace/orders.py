@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.sites.models import Site
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 Order = get_model("order", "Order")
@@ -29,6 +30,19 @@ COMPLETED = "Completed"
 CANCELLED = "Cancelled"
 
 SOURCE_TYPE = "Stripe"
+
+# The pipeline's statuses are stored in English (Oscar's dashboard shows them as they are);
+# our pages show these.
+STATUS_LABELS = {
+    AWAITING_SIGNATURE: _("awaiting signature"),
+    IN_PROGRESS: _("in progress"),
+    COMPLETED: _("completed"),
+    CANCELLED: _("cancelled"),
+}
+
+
+def status_label(order) -> str:
+    return str(STATUS_LABELS.get(order.status, order.status))
 
 
 def order_for_award(*, contract, partner, title: str, reference: str) -> Order:

@@ -123,7 +123,6 @@ SHOWN_DATA = {
     "due_date": _("due date"),
     "from": _("from"),
     "to": _("to"),
-    "party": _("party"),
     "amount": _("amount (yuan)"),
 }
 
@@ -184,17 +183,30 @@ def _of(model: str, object_id) -> Q:
 
 
 def contract_timeline(contract: Contract) -> list[TimelineEntry]:
-    """The contract's events and those of its milestones and extensions, oldest first; one
-    query. Shown to the parties and regulators (the contract page is not public)."""
+    """The contract's events and those of its milestones and extensions, oldest first, each
+    named after the party whose member acted (the agency delivering, the owner reviewing), or
+    the platform. Two queries. Shown to the parties and regulators, not the public."""
+    from marketplace.models import Membership
+
     pk = contract.pk
+    sides = {
+        contract.owner.organisation_id: contract.owner.organisation.name,
+        contract.agency.organisation_id: contract.agency.organisation.name,
+    }
+    acting = {}
+    for user_id, organisation_id in Membership.objects.filter(
+        organisation_id__in=list(sides)
+    ).values_list("user_id", "organisation_id"):
+        acting.setdefault(user_id, sides[organisation_id])
     return _entries(
         _of("contract", str(pk))
         | _of("milestone", _ids(Milestone.objects.filter(contract_id=pk)))
-        | _of("extension", _ids(Extension.objects.filter(contract_id=pk)))
+        | _of("extension", _ids(Extension.objects.filter(contract_id=pk))),
+        acting=acting,
     )
 
 
-def _entries(condition: Q) -> list[TimelineEntry]:
+def _entries(condition: Q, acting: dict | None = None) -> list[TimelineEntry]:
     events = (
         AuditEvent.objects.filter(condition)
         .select_related("organisation", "content_type")
@@ -210,7 +222,13 @@ def _entries(condition: Q) -> list[TimelineEntry]:
                 model=model,
                 action=event.action,
                 label=str(ACTIONS.get((model, event.action), event.action)),
-                organisation=event.organisation.name if event.organisation else "",
+                organisation=(
+                    acting.get(event.actor_id, "")
+                    if acting is not None and event.actor_id is not None
+                    else event.organisation.name
+                    if event.organisation
+                    else ""
+                ),
                 by_system=event.actor_id is None,
                 from_state=event.from_state,
                 to_state=event.to_state,

@@ -1,7 +1,20 @@
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from payments import PaymentStatus
 from payments.models import BasePayment
+
+# django-payments ships no Chinese; the labels our pages show, in our catalogue.
+STATUS_LABELS = {
+    PaymentStatus.WAITING: _("awaiting payment"),
+    PaymentStatus.INPUT: _("awaiting payment"),
+    PaymentStatus.PREAUTH: _("authorised, not captured"),
+    PaymentStatus.CONFIRMED: _("paid"),
+    PaymentStatus.REJECTED: _("cancelled"),
+    PaymentStatus.REFUNDED: _("refunded"),
+    PaymentStatus.ERROR: _("not completed"),
+    PaymentStatus.CANCELLED: _("cancelled"),
+}
 
 
 class PaymentPurpose(models.TextChoices):
@@ -63,6 +76,10 @@ class Payment(BasePayment):
                 name="payment_tied_to_its_purpose",
             ),
         )
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, self.status))
 
     def get_failure_url(self) -> str:
         return self.get_process_page_url()

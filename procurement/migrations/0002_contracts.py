@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
                 ('note', models.TextField(blank=True, verbose_name='note')),
                 ('submitted_at', models.DateTimeField(verbose_name='submitted at')),
-                ('decision', models.CharField(blank=True, choices=[('accepted', 'accepted'), ('returned', 'returned for rework')], max_length=10, verbose_name='decision')),
+                ('decision', models.CharField(blank=True, choices=[('accepted', 'accepted on review'), ('returned', 'returned for rework')], max_length=10, verbose_name='decision')),
                 ('review_reasons', models.TextField(blank=True, verbose_name='review comments')),
                 ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='reviewed at')),
             ],

@@ -362,8 +362,8 @@ class Deliverable(models.Model):
     rework round is a new row; nothing is overwritten."""
 
     class Decision(models.TextChoices):
-        ACCEPTED = "accepted", _("accepted")
-        RETURNED = "returned", _("returned for rework")
+        ACCEPTED = "accepted", _("accepted on review")  # 验收通过
+        RETURNED = "returned", _("returned for rework")  # 退回整改
 
     milestone = models.ForeignKey(
         Milestone,

@@ -23,6 +23,7 @@ from payments.core import provider_factory
 
 from agencies.forms import apply_errors
 from agencies.views.common import paginate, run_service
+from marketplace import orders
 from marketplace.models import Payment, PaymentPurpose
 from marketplace.permissions import has_perm
 from marketplace.selectors import is_platform_admin
@@ -139,6 +140,7 @@ def contract_detail(request, code):
         and contract.status not in (ContractStatus.DRAFT, ContractStatus.TERMINATED),
         "terms_hash": contracts.terms_hash(contract),
         "timeline": timeline.contract_timeline(contract),
+        "order_status": orders.status_label(contract.order) if contract.order_id else "",
         "sign_form": SignForm(),
         "deliverable_form": DeliverableForm(),
         "review_form": ReviewForm(),

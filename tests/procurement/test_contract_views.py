@@ -352,7 +352,7 @@ def test_the_contract_page_costs_the_same_queries_whatever_its_milestones(
 ):
     """The contract page of a signed contract with two milestones (one accepted), then of
     one with five milestones — three delivered and accepted, one of them after a returned
-    round, two payments, an extension agreed and another proposed: the same 12 queries —
+    round, two payments, an extension agreed and another proposed: the same 13 queries —
 
     * 2 — the session, then its user (authentication);
     * 1 — the contract with its parties (organisations, regions), project, item,
@@ -360,7 +360,8 @@ def test_the_contract_page_costs_the_same_queries_whatever_its_milestones(
     * 6 — … and its prefetches, one query each whatever their number: milestones,
       deliverables, payments, signatures, their signers, extensions;
     * 1 — the user's memberships (``has_perm``; cached on the user for the other checks);
-    * 1 — the timeline: the audit events of the contract, its milestones and extensions;
+    * 2 — the timeline: the parties' memberships (whose member acted), then the audit events
+      of the contract, its milestones and extensions;
     * 1 — the unread-notification count of the page header.
     """
     few = contract_to_pay(world, amounts=("4000.00", "5000.00"), accept=1)
@@ -402,10 +403,10 @@ def test_the_contract_page_costs_the_same_queries_whatever_its_milestones(
 
     login(client, owner)
     client.get(url("contract", few))
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert client.get(url("contract", few)).status_code == 200
     client.get(url("contract", many))
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         page = client.get(url("contract", many))
     assert page.status_code == 200
     assert "等待批复" in text(page) and "Your card was declined." in text(page)
