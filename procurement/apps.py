@@ -11,6 +11,6 @@ class ProcurementConfig(AppConfig):
         # handlers of the live draw room and of the agencies' feed.
         from payments.signals import status_changed
 
-        from procurement import jobs, payments, room, rules  # noqa: F401
+        from procurement import jobs, room, rules, settlement  # noqa: F401
 
-        status_changed.connect(payments.payment_settled, dispatch_uid="procurement.payments")
+        status_changed.connect(settlement.payment_settled, dispatch_uid="procurement.settlement")

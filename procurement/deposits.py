@@ -49,8 +49,8 @@ OPEN_FOR_DEPOSITS = (AnnouncementStatus.PUBLISHED,)
 def deposit_payment_start(*, actor: User, registration: Registration) -> Payment:
     """The registered agency pays the announcement's deposit (while registration is open).
     Reuses an unfinished payment; refuses a second deposit."""
-    from procurement.payments import OPEN_STATUSES, payment_variant
     from procurement.services import _lock
+    from procurement.settlement import OPEN_STATUSES, payment_variant
 
     announcement = _lock(registration.announcement)
     registration = Registration.objects.select_related("agency__organisation").get(
@@ -131,7 +131,7 @@ def check_paid(announcement: Announcement, outcomes: dict) -> None:
 
 def settle(payment: Payment) -> None:
     """What the payment's new status means for its deposit (called by
-    ``procurement.payments.payment_settled`` under the payment's lock)."""
+    ``procurement.settlement.payment_settled`` under the payment's lock)."""
     deposit = (
         Deposit.objects.select_for_update()
         .select_related("announcement")

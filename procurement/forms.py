@@ -125,7 +125,7 @@ class AnnouncementForm(StyledFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text=_(
             "保证金 each registrant pays in, refunded within one working day of the result; "
-            "empty or 0: none. At most 2% of the ceiling."
+            "empty or 0: none. At most 2 per cent of the ceiling."
         ),
     )
     fee_base_amount = forms.CharField(

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from marketplace import chronograph
-from procurement import contracts, deposits, payments, services
+from procurement import contracts, deposits, services, settlement
 from procurement.beacons import BeaconUnavailable
 from procurement.models import Announcement, AnnouncementStatus
 
@@ -71,7 +71,7 @@ def overdue(now) -> int:
 def poll_payments(now) -> int:
     """Payments still open a minute after they started: the provider is asked (a lost
     webhook must not leave a milestone unpaid)."""
-    return payments.sync_open_payments()
+    return settlement.sync_open_payments()
 
 
 @chronograph.job("procurement.deposit_refunds", every=timedelta(minutes=1))

@@ -341,7 +341,7 @@ def prepare_payments(owner_user, contract_ids: list[int], declined: int, api_bas
     import stripe
     from payments.core import provider_factory
 
-    from procurement import payments
+    from procurement import settlement
     from procurement.models import Milestone
     from tests.payments_helpers import DECLINED_CARD, pay
 
@@ -352,7 +352,7 @@ def prepare_payments(owner_user, contract_ids: list[int], declined: int, api_bas
         .order_by("contract_id", "sequence")
     )
     for i, milestone in enumerate(milestones):
-        payment = payments.milestone_payment_start(
+        payment = settlement.milestone_payment_start(
             actor=owner_user, milestone=milestone, amount=milestone.amount
         )
         provider = provider_factory(payment.variant, payment)
@@ -481,7 +481,7 @@ def duplicated_effects(contract_ids: list[int], milestone_ids: list[int], audit_
 
     from marketplace.models import AuditEvent, OutboxMessage, Payment
     from procurement.models import Contract, Milestone
-    from procurement.payments import REFUND_TOPIC
+    from procurement.settlement import REFUND_TOPIC
 
     PaymentEvent = get_model("order", "PaymentEvent")
     Source = get_model("payment", "Source")

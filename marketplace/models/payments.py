@@ -26,14 +26,14 @@ class Payment(BasePayment):
     """django-payments' concrete payment, always for one purpose: a contract milestone (tied to
     the contract's Oscar order too) or an announcement deposit. Its status moves only from the
     provider's webhook or from polling it (``marketplace.stripe_provider``); what the status
-    means for the milestone or deposit is settled in ``procurement.payments``."""
+    means for the milestone or deposit is settled in ``procurement.settlement``."""
 
     purpose = models.CharField(
         _("purpose"), max_length=10, choices=PaymentPurpose.choices, blank=True
     )
     order = models.ForeignKey(
         "order.Order",
-        verbose_name=_("order"),
+        verbose_name=_("commercial order"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

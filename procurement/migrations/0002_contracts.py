@@ -91,7 +91,7 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(max_length=120, verbose_name='milestone')),
                 ('amount', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='amount (yuan)')),
                 ('due_date', models.DateField(verbose_name='due date')),
-                ('status', django_fsm.FSMField(choices=[('pending', 'pending'), ('delivered', 'awaiting acceptance'), ('returned', 'returned for rework'), ('accepted', 'accepted, awaiting payment'), ('paid', 'paid')], default='pending', max_length=10, protected=True, verbose_name='status')),
+                ('status', django_fsm.FSMField(choices=[('pending', 'not delivered yet'), ('delivered', 'awaiting acceptance'), ('returned', 'returned for rework'), ('accepted', 'accepted, awaiting payment'), ('paid', 'paid')], default='pending', max_length=10, protected=True, verbose_name='status')),
                 ('accepted_at', models.DateTimeField(blank=True, null=True, verbose_name='accepted at')),
                 ('paid_at', models.DateTimeField(blank=True, null=True, verbose_name='paid at')),
             ],
@@ -156,7 +156,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='contract',
             name='order',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='contract', to='order.order', verbose_name='order'),
+            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='contract', to='order.order', verbose_name='commercial order'),
         ),
         migrations.AddField(
             model_name='contract',
@@ -221,7 +221,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='contract',
             name='status',
-            field=django_fsm.FSMField(choices=[('draft', 'draft'), ('signed', 'signed'), ('in_progress', 'in progress'), ('delivered', 'delivered, awaiting acceptance'), ('returned', 'returned for rework'), ('accepted', 'accepted'), ('completed', 'completed'), ('terminated', 'terminated')], default='draft', max_length=12, protected=True, verbose_name='status'),
+            field=django_fsm.FSMField(choices=[('draft', 'draft'), ('signed', 'signed'), ('in_progress', 'in progress'), ('delivered', 'delivered, awaiting acceptance'), ('returned', 'returned for rework'), ('accepted', 'service accepted'), ('completed', 'completed'), ('terminated', 'terminated')], default='draft', max_length=12, protected=True, verbose_name='status'),
         ),
         migrations.AddIndex(
             model_name='contract',

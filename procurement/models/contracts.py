@@ -59,7 +59,7 @@ class ContractStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", _("in progress")  # 履约中
     DELIVERED = "delivered", _("delivered, awaiting acceptance")  # 已提交成果
     RETURNED = "returned", _("returned for rework")  # 退回整改
-    ACCEPTED = "accepted", _("accepted")  # 已验收
+    ACCEPTED = "accepted", _("service accepted")  # 已验收
     COMPLETED = "completed", _("completed")  # 已完成
     TERMINATED = "terminated", _("terminated")  # 已终止
 
@@ -126,7 +126,7 @@ class Contract(ConcurrentTransitionMixin, models.Model):
     )
     order = models.OneToOneField(
         "order.Order",
-        verbose_name=_("order"),
+        verbose_name=_("commercial order"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -248,7 +248,7 @@ class Contract(ConcurrentTransitionMixin, models.Model):
 
 
 class MilestoneStatus(models.TextChoices):
-    PENDING = "pending", _("pending")  # 待提交
+    PENDING = "pending", _("not delivered yet")  # 待提交
     DELIVERED = "delivered", _("awaiting acceptance")  # 待验收
     RETURNED = "returned", _("returned for rework")  # 退回整改
     ACCEPTED = "accepted", _("accepted, awaiting payment")  # 已验收待支付

@@ -27,7 +27,7 @@ from marketplace import orders
 from marketplace.models import Payment, PaymentPurpose
 from marketplace.permissions import has_perm
 from marketplace.selectors import is_platform_admin
-from procurement import contracts, deposits, payments, selectors, timeline
+from procurement import contracts, deposits, selectors, settlement, timeline
 from procurement.forms import (
     ContractTermsForm,
     DeliverableForm,
@@ -334,7 +334,7 @@ def milestone_pay(request, code, milestone_pk):
     payment = run_service(
         request,
         None,
-        payments.milestone_payment_start,
+        settlement.milestone_payment_start,
         actor=request.user,
         milestone=milestone,
         amount=amount,
@@ -516,7 +516,7 @@ def payment_page(request, token):
         provider = provider_factory(payment.variant, payment)
     except (ValueError, KeyError):
         error = _("Online payment is not configured on this site.")
-    if provider is not None and payment.transaction_id and payment.status in payments.OPEN_STATUSES:
+    if provider is not None and payment.transaction_id and payment.status in settlement.OPEN_STATUSES:
         try:
             provider.sync_status(payment)  # polling the provider, not trusting the redirect
         except PaymentError as exc:
@@ -528,7 +528,7 @@ def payment_page(request, token):
     declined = payment.status == PaymentStatus.ERROR
     form = None
     payer = payment.created_by_id == request.user.pk or not is_platform_admin(request.user)
-    if payer and provider is not None and payment.status in payments.OPEN_STATUSES and not error:
+    if payer and provider is not None and payment.status in settlement.OPEN_STATUSES and not error:
         try:
             form = provider.get_form(
                 payment, test_card_url=reverse("procurement:payment_test_card", args=[token])
@@ -564,7 +564,7 @@ def payment_refund(request, token):
         messages.error(request, _("Give the reason for the refund."))
     else:
         try:
-            payments.payment_refund(
+            settlement.payment_refund(
                 actor=request.user,
                 payment=payment,
                 amount=form.cleaned_data["amount"],
@@ -597,7 +597,7 @@ def payment_test_card(request, token):
         raise Http404 from None
     if not getattr(provider, "test_mode", False):
         raise Http404
-    if payment.status not in payments.OPEN_STATUSES:
+    if payment.status not in settlement.OPEN_STATUSES:
         return JsonResponse({"error": _("This payment has already been processed.")}, status=409)
     try:
         intent = provider.confirm_test_card(payment, request.POST.get("card", ""))

@@ -1,4 +1,4 @@
-"""Paying contract milestones (procurement.payments) through the Stripe PaymentIntent provider,
+"""Paying contract milestones (procurement.settlement) through the Stripe PaymentIntent provider,
 against a real Stripe-protocol server (localstripe over HTTP on 127.0.0.1, DESIGN §8).
 
 The customer's side is played as Stripe.js plays it (a test card on the intent, confirm:
@@ -24,7 +24,7 @@ from payments import PaymentStatus
 
 from marketplace import outbox
 from marketplace.models import AuditEvent, OutboxMessage, OutboxStatus, Payment, PaymentPurpose
-from procurement import payments
+from procurement import settlement
 from procurement.models import ContractStatus, MilestoneStatus
 from tests.marketplace.factories import UserFactory, platform_admin
 from tests.payments_helpers import (
@@ -79,7 +79,7 @@ def milestone(contract, sequence: int = 1):
 
 
 def start(owner, m):
-    return payments.milestone_payment_start(actor=owner, milestone=m, amount=m.amount)
+    return settlement.milestone_payment_start(actor=owner, milestone=m, amount=m.amount)
 
 
 def show_form(payment) -> Payment:
@@ -124,13 +124,13 @@ def test_the_amount_must_be_the_milestones_or_nothing_is_made(contract, owner):
     m = milestone(contract)
     for amount in ("3999.99", "4000.01", "", "four thousand", "NaN", "4000.001"):
         with pytest.raises(ValidationError) as refused:
-            payments.milestone_payment_start(actor=owner, milestone=m, amount=amount)
+            settlement.milestone_payment_start(actor=owner, milestone=m, amount=amount)
         [error] = refused.value.error_dict["amount"]
         assert error.code == "amount_mismatch"
         assert "4,000.00 yuan" in error.message
     assert Payment.objects.count() == 0
 
-    payment = payments.milestone_payment_start(actor=owner, milestone=m, amount="4,000.00")
+    payment = settlement.milestone_payment_start(actor=owner, milestone=m, amount="4,000.00")
     assert (payment.purpose, payment.milestone, payment.order) == (
         PaymentPurpose.MILESTONE,
         m,
@@ -489,7 +489,7 @@ def test_a_milestone_paid_twice_from_two_tabs_is_refunded_once_after_commit(
     assert duplicate.data["payment"] == second.pk
     # The refund is a side effect: queued in the transaction, made after commit.
     assert second.status == PaymentStatus.CONFIRMED
-    [message] = OutboxMessage.objects.filter(topic=payments.REFUND_TOPIC)
+    [message] = OutboxMessage.objects.filter(topic=settlement.REFUND_TOPIC)
     assert message.payload == {"payment_id": second.pk}
     assert outbox.deliver(message.pk)
     assert not outbox.deliver(message.pk)  # a redelivery does nothing
@@ -548,17 +548,17 @@ def test_refunds_by_a_platform_administrator_in_parts(contract, owner, client, s
     admin = platform_admin()
 
     with pytest.raises(PermissionDenied):
-        payments.payment_refund(actor=owner, payment=payment, amount="100", reason="协商")
+        settlement.payment_refund(actor=owner, payment=payment, amount="100", reason="协商")
     with pytest.raises(ValidationError, match="At most 4,000.00 yuan"):
-        payments.payment_refund(actor=admin, payment=payment, amount="4000.01", reason="协商")
+        settlement.payment_refund(actor=admin, payment=payment, amount="4000.01", reason="协商")
     with pytest.raises(ValidationError, match="reason"):
-        payments.payment_refund(actor=admin, payment=payment, amount="100", reason=" ")
+        settlement.payment_refund(actor=admin, payment=payment, amount="100", reason=" ")
     source = Source.objects.get(order=contract.order)
     assert source.amount_refunded == Decimal(0)
     payment.refresh_from_db()
     assert payment.captured_amount == Decimal("4000.00")
 
-    payments.payment_refund(
+    settlement.payment_refund(
         actor=admin, payment=payment, amount="1500.00", reason="终止协议：退还部分款项"
     )
     payment.refresh_from_db()
@@ -567,9 +567,9 @@ def test_refunds_by_a_platform_administrator_in_parts(contract, owner, client, s
     assert payment.captured_amount == Decimal("2500.00")
     assert source.amount_refunded == Decimal("1500.00")
     with pytest.raises(ValidationError, match="At most 2,500.00 yuan"):
-        payments.payment_refund(actor=admin, payment=payment, amount="2500.01", reason="x")
+        settlement.payment_refund(actor=admin, payment=payment, amount="2500.01", reason="x")
 
-    payments.payment_refund(actor=admin, payment=payment, reason="终止协议：退还余款")  # the rest
+    settlement.payment_refund(actor=admin, payment=payment, reason="终止协议：退还余款")  # the rest
     payment.refresh_from_db()
     source.refresh_from_db()
     assert payment.status == PaymentStatus.REFUNDED
@@ -586,7 +586,7 @@ def test_refunds_by_a_platform_administrator_in_parts(contract, owner, client, s
     assert sorted(e.data["amount"] for e in refunds) == ["1500.00", "2500.00"]
     assert all(e.actor == admin for e in refunds)
     with pytest.raises(ValidationError, match="Only a completed payment"):
-        payments.payment_refund(actor=admin, payment=payment, amount="1", reason="again")
+        settlement.payment_refund(actor=admin, payment=payment, amount="1", reason="again")
 
 
 # --- the scheduler's poll ---------------------------------------------------------------------
@@ -597,12 +597,12 @@ def test_the_poll_pays_a_milestone_whose_webhook_never_came(contract, owner, str
     payment = show_form(start(owner, m))
     pay(site_provider(payment), payment)  # succeeded at Stripe; the webhook is lost
 
-    assert payments.sync_open_payments() == 0  # too recent: the webhook may still come
+    assert settlement.sync_open_payments() == 0  # too recent: the webhook may still come
     Payment.objects.filter(pk=payment.pk).update(
         created=timezone.now() - datetime.timedelta(minutes=5)
     )
-    assert payments.sync_open_payments() == 1
-    assert payments.sync_open_payments() == 0  # nothing open any more
+    assert settlement.sync_open_payments() == 1
+    assert settlement.sync_open_payments() == 0  # nothing open any more
     payment.refresh_from_db()
     m.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED

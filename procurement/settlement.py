@@ -172,7 +172,7 @@ def _settle_milestone(payment: Payment) -> None:
             verb="contract.payment_failed",
             title=_("Payment not completed: %(code)s") % {"code": contract.code},
             body=_("%(reason)s — the milestone stays unpaid; you can try again.")
-            % {"reason": payment.message or _("declined")},
+            % {"reason": payment.message or _("the card was declined")},
         )
     elif payment.status == PaymentStatus.REFUNDED:
         audit.record(actor=None, action="payment.refunded", obj=contract, data=data)
