@@ -66,6 +66,13 @@ def _back(contract, anchor: str = ""):
     return redirect(url + (f"#{anchor}" if anchor else ""))
 
 
+def _flash_errors(request, form) -> None:
+    """A form posted from the contract page comes back to it: its errors as messages."""
+    for errors in form.errors.values():
+        for message in errors:
+            messages.error(request, message)
+
+
 def _client(request) -> tuple[str | None, str]:
     ip = request.META.get("REMOTE_ADDR") or None
     return ip, request.META.get("HTTP_USER_AGENT", "")
@@ -229,9 +236,7 @@ def contract_paper_copy(request, code):
     contract = _contract(request, code)
     form = PaperCopyForm(request.POST, request.FILES)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_errors(request, form)
         return _back(contract, "signatures")
     run_service(
         request,
@@ -274,9 +279,7 @@ def deliverable_submit(request, code, milestone_pk):
     milestone = _milestone(contract, milestone_pk)
     form = DeliverableForm(request.POST, request.FILES)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_errors(request, form)
         return _back(contract, "milestones")
     run_service(
         request,
@@ -350,9 +353,7 @@ def extension_propose(request, code):
     contract = _contract(request, code)
     form = ExtensionForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _flash_errors(request, form)
         return _back(contract, "extensions")
     run_service(
         request,
