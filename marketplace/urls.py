@@ -21,6 +21,7 @@ urlpatterns = [
     path("fees/", include("cms.fees.urls_public")),
     path("agencies/", include("agencies.urls")),
     path("procurement/", include("procurement.urls")),
+    path("ratings/", include("ratings.urls")),
     path("", include("marketplace.urls_core")),
     path("", include("cms.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Permission rules (registered on import, from RatingsConfig.ready)."""

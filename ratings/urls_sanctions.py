@@ -1,0 +1,3 @@
+"""URL patterns, included by ratings/urls.py."""
+
+urlpatterns = []
