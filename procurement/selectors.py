@@ -291,9 +291,15 @@ def _deciding_scope(user) -> Q | None:
     project's location in the scope region and the service item under an industry page of the
     scope — or None. Costs the memberships (cached), the regulators with their industries (2)
     and the industry pages (1). The same test as procurement.rules "decide", in SQL."""
+    return regulator_scope(user, roles=DECIDING_ROLES, through="announcement__")
+
+
+def regulator_scope(user, *, roles=None, through: str = "") -> Q | None:
+    """A Q over a model reaching a project and a service item through ``through`` ("" for a
+    Contract, "announcement__" for an Objection): what the user's regulators cover, or None."""
     from agencies.selectors import industry_pages_by_path
 
-    orgs = user_organisations(user, kind=OrganisationKind.REGULATOR, roles=DECIDING_ROLES)
+    orgs = user_organisations(user, kind=OrganisationKind.REGULATOR, roles=roles)
     if not orgs:
         return None
     orgs = list(
@@ -306,14 +312,14 @@ def _deciding_scope(user) -> Q | None:
     for org in orgs:
         if org.scope_region_id is None:
             continue
-        q = org.scope_region.code_prefix_q("announcement__project__region__code")
+        q = org.scope_region.code_prefix_q(f"{through}project__region__code")
         if not org.scope_all_industries:
             industry_ids = {i.pk for i in org.scope_industries.all()}
             under = Q()
             found = False
             for page in pages.values():
                 if page.industry_id in industry_ids:
-                    under |= Q(announcement__service_item__path__startswith=page.path)
+                    under |= Q(**{f"{through}service_item__path__startswith": page.path})
                     found = True
             if not found:
                 continue
@@ -368,8 +374,10 @@ def objection_for_page(pk: int) -> Objection | None:
 
 def user_contracts(user, *, status: str = "") -> QuerySet:
     """The contracts of the organisations ``user`` belongs to (owner units and agencies, any
-    role), newest first, with what the list shows joined in. The membership lookup is cached
-    on the user, so the list costs its count and its page whatever the page size."""
+    role) and, for a regulator's member, those it supervises (the project's location and the
+    item's industry in its scope), newest first, with what the list shows joined in. The
+    membership lookup is cached on the user, so an owner's or agency's list costs its count
+    and its page whatever the page size (a regulator's adds its scope's 2 queries)."""
     from procurement.models import Contract
 
     orgs = [
@@ -377,10 +385,13 @@ def user_contracts(user, *, status: str = "") -> QuerySet:
         for o in user_organisations(user)
         if o.kind in (OrganisationKind.OWNER, OrganisationKind.AGENCY)
     ]
+    condition = Q(owner__organisation_id__in=orgs) | Q(agency__organisation_id__in=orgs)
+    if any(o.kind == OrganisationKind.REGULATOR for o in user_organisations(user)):
+        supervised = regulator_scope(user)
+        if supervised is not None:
+            condition |= supervised
     queryset = (
-        Contract.objects.filter(
-            Q(owner__organisation_id__in=orgs) | Q(agency__organisation_id__in=orgs)
-        )
+        Contract.objects.filter(condition)
         .select_related("owner__organisation", "agency__organisation", "project", "service_item")
         .order_by("-created_at", "-pk")
     )

@@ -316,3 +316,13 @@ def test_termination_needs_a_reason_and_a_party(contract, owner, world):
     assert contract.order.status == "Cancelled"
     with pytest.raises(ValidationError, match="already ended"):
         contracts.contract_terminate(actor=owner, contract=contract, reason="again")
+
+
+def test_a_regulator_lists_the_contracts_it_supervises_and_no_others(contract):
+    from procurement import selectors
+    from tests.agencies.factories import make_regulator_user, region
+
+    covering = make_regulator_user(region=region("530100"), all_industries=True)
+    elsewhere = make_regulator_user(region=region("530300"), all_industries=True)
+    assert list(selectors.user_contracts(covering)) == [contract]
+    assert list(selectors.user_contracts(elsewhere)) == []
