@@ -44,7 +44,8 @@ Visibility
 ----------
 
 An offering's product is public only while the offering is listed (``is_active``), its agency is
-approved, the item is live and the agency is qualified for it today
+approved and not barred by a sanction in effect (``procurement.eligibility.sanctions``), the
+item is live and the agency is qualified for it today
 (``agencies.eligibility.qualified_item_ids``). ``shelf_refresh`` recomputes that for one agency
 and is called after every event that can change it.
 """
@@ -494,6 +495,17 @@ def _qualified_ids(agency: Agency, today=None) -> set[int]:
     return set(qualified_item_ids(agency, today=today))
 
 
+def _barred(agency: Agency, today=None) -> bool:
+    """Whether a sanction in effect bars the agency on ``today`` (the providers registered
+    with procurement.eligibility, e.g. the ratings app's blacklist): its offerings are then
+    off the shelf, whatever else holds. One query per provider."""
+    from django.utils import timezone
+
+    from procurement.eligibility import sanctions
+
+    return agency.pk in sanctions([agency.pk], today or timezone.localdate())
+
+
 def is_visible(offering: Offering, agency: Agency, qualified: set[int]) -> bool:
     """Whether ``offering`` belongs on the public shelf (module docstring, "Visibility");
     ``qualified``: ids of items the agency is qualified for. Checkout re-checks it with this."""
@@ -637,7 +649,8 @@ def offering_save(
                 code="unique",
             ) from None
         offering.service_item = service_item
-        _sync_product(offering, agency, pricing, is_public=is_visible(offering, agency, qualified))
+        public = is_visible(offering, agency, qualified) and not _barred(agency)
+        _sync_product(offering, agency, pricing, is_public=public)
         audit.record(
             actor=actor,
             action="offering_create" if created else "offering_update",
@@ -741,7 +754,9 @@ def shelf_refresh(*, agency: Agency, today=None) -> dict[str, list[int]]:
         if not offerings:
             return {"shown": [], "hidden": []}
         qualified = (
-            _qualified_ids(agency, today) if agency.status == EnrolmentStatus.APPROVED else set()
+            _qualified_ids(agency, today)
+            if agency.status == EnrolmentStatus.APPROVED and not _barred(agency, today)
+            else set()
         )
         shown, hidden, retitled = [], [], []
         for offering in offerings:

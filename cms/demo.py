@@ -574,6 +574,80 @@ POLICIES = [
 ]
 
 
+# 信用评价办法: the credit formula of ratings/credit.py (FORMULA_VERSION 1) in plain Chinese,
+# under 政策法规 as an illustrative page. The agency profile and credit record link to it by
+# slug (ratings.credit.POLICY_SLUG); tests/ratings/test_credit.py checks the text against the
+# formula's constants.
+CREDIT_POLICY = dict(
+    slug="credit-evaluation-rules",
+    title="中介机构信用评价办法（示例）",
+    authority="中介服务超市（示例）",
+    number="",
+    issued=datetime.date(2026, 1, 1),
+    url="",
+    body=(
+        "<p><b>说明：</b>本页为演示用示例文本，不是正式发布的文件。"
+        "本办法为第1版（公式版本号：1）。</p>"
+        "<p>中介服务超市依据本办法，对入驻中介机构的信用自动评分并确定信用等级。"
+        "机构收到服务评价，合同通过验收、完成或被标记逾期，放弃中选，投诉被认定成立，"
+        "失信惩戒生效或解除时，系统重新计算该机构的信用分；此外每日重新计算一次。"
+        "信用分或等级每次变化都留存记录，每一项的计算过程可在机构主页的“信用记录”中查看。</p>"
+        "<h3>一、信用分</h3>"
+        "<p>信用分 = 基础分80分 + 服务评价得分 − 各项扣分 + 按期完成加分。"
+        "统计期为计算时点前24个月。结果保留两位小数；低于0分的按0分计，高于100分的按100分计。</p>"
+        "<ol>"
+        "<li><b>服务评价（−15分至+15分）：</b>每条评价的综合分是服务质量、服务时效、服务态度、"
+        "收费合理性、依法依规五项评分（每项1至5分）的平均值。统计期内的评价按时间加权平均："
+        "评价越早，权重越低，每过12个月（365天）权重减半，即权重 = 0.5的（距今天数÷365）次方。"
+        "加权平均分保留两位小数，服务评价得分 =（加权平均分 − 3）× 7.5（保留两位小数）：平均5分得+15分，3分得0分，1分得−15分。"
+        "统计期内没有评价的，本项为0分。</li>"
+        "<li><b>投诉举报：</b>统计期内经调查认定投诉成立的，每件扣8分。</li>"
+        "<li><b>合同逾期：</b>约定完成日期在统计期内、曾被标记为逾期的合同，每份扣3分。</li>"
+        "<li><b>放弃中选：</b>统计期内中选或候补后放弃的（包括未在规定时间内确认而视为放弃的），"
+        "每次扣2分。</li>"
+        "<li><b>失信惩戒：</b>警示每次扣5分，暂停选取资格每次扣15分；"
+        "在惩戒生效期间以及惩戒期满或解除后12个月内扣分。经申诉撤销或已撤回的处理不扣分。</li>"
+        "<li><b>按期完成加分：</b>统计期内通过验收、在约定完成日期前完成且从未逾期的合同，"
+        "每份加1分，最多加10分。</li>"
+        "</ol>"
+        "<h3>二、信用等级</h3>"
+        "<ul>"
+        "<li>A级：90分及以上；</li>"
+        "<li>B级：75分及以上，不足90分；</li>"
+        "<li>C级：60分及以上，不足75分；</li>"
+        "<li>D级：不足60分。</li>"
+        "</ul>"
+        "<p>被处以市场禁入（列入黑名单）的机构，在禁入期间以及期满或解除后12个月内，"
+        "信用等级一律为D级，不论信用分高低。</p>"
+        "<h3>三、其他</h3>"
+        "<p>没有任何评价和记录的机构，信用分为基础分80分（B级）。"
+        "采购人可以把信用等级作为报名条件（例如“B级及以上”）。"
+        "计算公式调整时，将以新的版本号发布。</p>"
+    ),
+)
+
+
+def ensure_credit_policy(sections: dict) -> PolicyPage:
+    """The credit rules page (CREDIT_POLICY), published under 政策法规 if missing."""
+    existing = _child(sections["policies"], PolicyPage, CREDIT_POLICY["slug"])
+    if existing:
+        return existing
+    spec = CREDIT_POLICY
+    return _publish_new(
+        sections["policies"],
+        PolicyPage(
+            title=spec["title"],
+            slug=spec["slug"],
+            issuing_authority=spec["authority"],
+            document_number=spec["number"],
+            issued_date=spec["issued"],
+            source_url=spec["url"],
+            body=spec["body"],
+            illustrative=True,
+        ),
+    )
+
+
 def _publish_new(parent: Page, page: Page) -> Page:
     """Adds ``page`` under ``parent`` and publishes it through a revision."""
     page.live = False
@@ -761,6 +835,8 @@ def load_catalog() -> dict:
                     body=spec["body"],
                 ),
             )
+
+    ensure_credit_policy(sections)
 
     moderation = ensure_demo_moderators(catalog, password=DEMO_MODERATOR_PASSWORD)
     used_industries = {spec["industry"] for spec in ITEMS}

@@ -223,10 +223,10 @@ def evaluate(
     today: datetime.date | None = None,
 ) -> dict[int, Outcome]:
     """{agency id: Outcome} for ``agencies`` (instances or ids) against ``announcement``. A
-    fixed number of queries per 2,000 agencies (7, plus 1 for the requirement types): the
+    fixed number of queries per 2,000 agencies (8, plus 1 for the requirement types): the
     agencies (with organisation and home region), their service regions, declared items,
-    certificates of the required types, the owner's members, the agencies' members and the
-    declared exclusions."""
+    certificates of the required types, the owner's members, the agencies' members, the
+    declared exclusions and one per registered sanction provider."""
     day = today or timezone.localdate()
     ids = [a.pk if isinstance(a, Agency) else int(a) for a in agencies]
     requirements = published_requirements(announcement)

@@ -300,13 +300,31 @@ class ObjectionDecisionForm(StyledFormMixin, forms.Form):
         label=_("Decision"),
         choices=[
             ("dismiss", _("Dismiss: the result stands")),
-            ("uphold", _("Uphold: annul the result")),
+            ("uphold", _("Uphold: annul the result")),  # and, optionally, re-run
         ],
         widget=forms.RadioSelect,
     )
     reason = forms.CharField(
         label=_("Reasons for the decision"), widget=forms.Textarea(attrs={"rows": 4})
     )
+    exclude = forms.TypedMultipleChoiceField(
+        label=_("Exclude the offending agency and re-run the selection"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Only when upholding. The agency ticked becomes ineligible; the next agencies in "
+            "the draw's published rank order take its place. Leave empty to annul the result "
+            "and fail the announcement."
+        ),
+    )
+
+    def __init__(self, *args, excludable=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["exclude"].choices = [
+            (r.pk, f"{r.agency.organisation.name}（{r.agency.organisation.uscc}）")
+            for r in excludable
+        ]
 
 
 # --- contracts -------------------------------------------------------------------------------

@@ -1263,12 +1263,28 @@ def objection_file(
     return objection
 
 
+RESULT_STATUSES = (RegistrationStatus.SELECTED, RegistrationStatus.CONFIRMED)
+
+
 @transaction.atomic
-def objection_decide(*, actor: User, objection: Objection, upheld: bool, reason: str) -> Objection:
+def objection_decide(
+    *,
+    actor: User,
+    objection: Objection,
+    upheld: bool,
+    reason: str,
+    exclude=(),
+) -> Objection:
     """A regulator in scope decides. Dismissed: publicity resumes (the award follows at the
-    end of the window, or at once if it has passed). Upheld: the result is annulled and the
-    announcement fails; the owner may republish (re-running without the offending party is the
-    complaints issue's)."""
+    end of the window, or at once if it has passed). Upheld: the result is annulled; then
+
+    * with ``exclude`` (registrations, or their ids, of the selected agencies found at fault —
+      the objection's target): the selection is re-run without them (``_rerun_without``):
+      each becomes ineligible with the decision as its reason, and the next agencies in the
+      published draw's rank order take their places and are asked to confirm; a new publicity
+      follows. With nobody left, the announcement fails (流标).
+    * without: the announcement fails, as before; the owner may republish.
+    """
     require_perm(actor, "decide", objection)
     locked = _lock(objection.announcement)
     objection = Objection.objects.select_for_update().get(pk=objection.pk)
@@ -1277,11 +1293,14 @@ def objection_decide(*, actor: User, objection: Objection, upheld: bool, reason:
         raise ValidationError({"reason": _("State the reasons for the decision.")})
     if objection.status != ObjectionStatus.SUBMITTED:
         raise ValidationError({NON_FIELD_ERRORS: _("This objection is already decided.")})
+    excluded = _excluded_registrations(locked, exclude, upheld=upheld)
     now = timezone.now()
     objection.decided_by = actor
     objection.decided_at = now
     if upheld:
-        objection.uphold(by=actor, reason=reason)
+        objection.uphold(
+            by=actor, reason=reason, data={"excluded": [r.agency_id for r in excluded]}
+        )
     else:
         objection.dismiss(by=actor, reason=reason)
     objection.save()
@@ -1294,7 +1313,9 @@ def objection_decide(*, actor: User, objection: Objection, upheld: bool, reason:
     )
     if locked.status != AnnouncementStatus.SUSPENDED:
         return objection
-    if upheld:
+    if upheld and excluded:
+        _rerun_without(locked, excluded, objection=objection, actor=actor, reason=reason, now=now)
+    elif upheld:
         _fail(
             locked,
             _("Objection upheld: the result is annulled. %(reason)s") % {"reason": reason},
@@ -1309,6 +1330,142 @@ def objection_decide(*, actor: User, objection: Objection, upheld: bool, reason:
         locked.save()
         room.emit(locked, "publicity", {"until": locked.publicity_ends_at})
     return objection
+
+
+def _excluded_registrations(locked: Announcement, exclude, *, upheld: bool) -> list:
+    """The registrations named for exclusion, checked: only when upholding, only while the
+    result is suspended, only agencies of this announcement's result."""
+    ids = sorted({getattr(r, "pk", r) for r in (exclude or ()) if r not in (None, "")})
+    if not ids:
+        return []
+    if not upheld:
+        raise ValidationError(
+            {"exclude": _("Agencies can be excluded only when the objection is upheld.")}
+        )
+    if locked.status != AnnouncementStatus.SUSPENDED:
+        raise ValidationError(
+            {"exclude": _("The result is no longer under review; it cannot be re-run.")}
+        )
+    rows = list(
+        locked.registrations.select_for_update(of=("self",))
+        .select_related("agency__organisation")
+        .filter(pk__in=ids)
+    )
+    if len(rows) != len(ids) or any(r.status not in RESULT_STATUSES for r in rows):
+        raise ValidationError(
+            {"exclude": _("Only an agency selected in this announcement's result can be excluded.")}
+        )
+    return sorted(rows, key=lambda r: (r.position or 0, r.pk))
+
+
+def _rerun_without(locked: Announcement, excluded: list, *, objection, actor, reason, now) -> None:
+    """重新选取 without the offending parties, keeping the draw verifiable.
+
+    The published draw is not redone: its record (commitment, secret, pool, seed, ranking)
+    stays exactly as published and still verifies. An agency's rank is SHA-256(seed | id),
+    independent of the others, so "the ranking recomputed over the frozen pool without the
+    excluded agencies, with the same seed" *is* the published ranking with them struck out.
+    The re-run therefore promotes, for each excluded selected agency, the next registration
+    in that order (alternates first, then the agencies not selected, by draw position), as a
+    decline promotes the alternate — anyone can check it against draw.json. A candidate no
+    longer eligible today (e.g. banned since) is made ineligible with its reasons and skipped.
+    Each step is an audited transition; the announcement goes back to "selected" and a new
+    publicity starts once the promoted agencies confirm. With nobody left: 流标."""
+    decision = _("Excluded by the regulator upholding an objection: %(reason)s") % {
+        "reason": reason
+    }
+    for registration in excluded:
+        registration.disqualify(
+            by=actor,
+            reason=decision,
+            data={"objection": objection.pk, "was": registration.status},
+        )
+        registration.save()
+    kept = locked.registrations.filter(status__in=RESULT_STATUSES).count()
+    needed = max(locked.selected_count - kept, 0)
+    candidates = list(
+        locked.registrations.filter(
+            status__in=(RegistrationStatus.ALTERNATE, RegistrationStatus.NOT_SELECTED),
+            position__isnull=False,
+        )
+        .select_related("agency__organisation")
+        .order_by("position", "pk")
+    )
+    outcomes = eligibility.evaluate(locked, [r.agency_id for r in candidates]) if needed else {}
+    promoted = []
+    confirm_by = now + datetime.timedelta(hours=locked.confirm_hours)
+    for candidate in candidates:
+        if len(promoted) >= needed:
+            break
+        outcome = outcomes[candidate.agency_id]
+        if not outcome.eligible:
+            candidate.eligibility = outcome.as_list()
+            candidate.disqualify(
+                by=None,
+                reason="；".join(outcome.reasons),
+                data={"objection": objection.pk, "was": candidate.status},
+            )
+            candidate.save()
+            continue
+        candidate.confirm_by = confirm_by
+        candidate.select(
+            by=actor,
+            reason=_("Selected in the re-run after an upheld objection, in draw order."),
+            data={
+                "objection": objection.pk,
+                "replaces": [r.agency_id for r in excluded],
+                "position": candidate.position,
+            },
+        )
+        candidate.save()
+        promoted.append(candidate)
+    room.emit(
+        locked,
+        "rerun",
+        {
+            "excluded": [{"id": r.agency_id, "name": r.agency.organisation.name} for r in excluded],
+            "promoted": [
+                {"id": r.agency_id, "name": r.agency.organisation.name, "position": r.position}
+                for r in promoted
+            ],
+        },
+    )
+    for registration in excluded:
+        notices.notify_agency(
+            registration.agency,
+            verb="registration.excluded",
+            title=_("Your agency is excluded from %(code)s") % {"code": locked.code},
+            body=decision,
+            url=notices.announcement_url(locked),
+        )
+    if kept == 0 and not promoted:
+        _fail(
+            locked,
+            _(
+                "Objection upheld: the result is annulled and no eligible agency is left to "
+                "select (流标). %(reason)s"
+            )
+            % {"reason": reason},
+            now=now,
+        )
+        return
+    locked.reselect(
+        by=actor,
+        reason=_("Objection upheld: %(agencies)s excluded; the selection was re-run in draw order.")
+        % {"agencies": "、".join(r.agency.organisation.name for r in excluded)},
+        data={
+            "objection": objection.pk,
+            "excluded": [r.agency_id for r in excluded],
+            "promoted": [r.agency_id for r in promoted],
+        },
+    )
+    locked.save()
+    for registration in promoted:
+        _notify_selected(locked, registration, confirm_by, promoted=True)
+    # Everyone left in the result had already confirmed: the new publicity starts now.
+    _maybe_start_publicity(locked, now=now)
+    title = _("The result of %(code)s was re-run") % {"code": locked.code}
+    notices.notify_owner(locked, verb="announcement.rerun", title=title, body=reason)
 
 
 def award_due(announcement_id: int, *, now=None) -> str:

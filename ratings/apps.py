@@ -9,4 +9,14 @@ class RatingsConfig(AppConfig):
     def ready(self):
         # Registration side effects: permission rules of each part (ratings and credit,
         # complaints, sanctions and appeals).
-        from ratings import complaint_rules, rating_rules, sanction_rules  # noqa: F401
+        # credit: its outbox handler and chronograph job; credit_signals: procurement events.
+        from ratings import (  # noqa: F401  # noqa: F401  (sanction provider, job)
+            complaint_jobs,
+            complaint_rules,
+            credit,
+            credit_signals,
+            enforcement,
+            rating_rules,
+            sanction_jobs,
+            sanction_rules,
+        )

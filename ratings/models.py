@@ -21,6 +21,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from marketplace.uploads import FileContentValidator, private_storage, private_upload_to
@@ -328,7 +329,7 @@ class SanctionSeverity(models.TextChoices):
 
 
 class SanctionStatus(models.TextChoices):
-    PROPOSED = "proposed", _("proposed")  # 拟处理
+    PROPOSED = "proposed", _("proposed, not yet in effect")  # 拟处理
     IN_EFFECT = "in_effect", _("in effect")  # 生效中
     APPEALED = "appealed", _("under appeal")  # 申诉中
     UPHELD = "upheld", _("upheld on appeal")  # 申诉维持
@@ -357,7 +358,7 @@ class Sanction(ConcurrentTransitionMixin, models.Model):
         related_name="sanctions",
     )
     reason_code = models.CharField(_("reason"), max_length=16)
-    legal_basis = models.CharField(_("legal basis"), max_length=300)
+    legal_basis = models.CharField(pgettext_lazy("sanction", "legal basis"), max_length=300)
     facts = models.TextField(_("facts"))
     severity = models.CharField(_("severity"), max_length=12, choices=SanctionSeverity.choices)
     starts_on = models.DateField(_("from"))

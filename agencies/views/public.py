@@ -30,6 +30,8 @@ def profile(request, pk):
     from agencies import shelf
 
     offerings = list(shelf.public_offerings(agency=agency))
+    from ratings import selectors as ratings_selectors
+
     return render(
         request,
         "agencies/profile.html",
@@ -41,6 +43,11 @@ def profile(request, pk):
             ),
             "offerings": offerings,
             "practitioners": list(agency.practitioners.order_by("pk")),
+            # 服务评价 and 信用评价: the aggregates, the latest ratings with their replies and
+            # the published formula's page (three queries).
+            "rating_summary": ratings_selectors.rating_summary(agency.pk),
+            "latest_ratings": ratings_selectors.latest_ratings(agency.pk),
+            "credit_policy_url": ratings_selectors.credit_policy_url(),
         },
     )
 

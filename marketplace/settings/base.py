@@ -367,6 +367,28 @@ PROCUREMENT = {
     "DRAND_URL": env("PROCUREMENT_DRAND_URL", default=""),
 }
 
+RATINGS = {
+    # 服务评价: the owner may rate a contract's service until this many working days after
+    # its acceptance (验收).
+    "RATING_WINDOW_WORKING_DAYS": env.int("RATINGS_RATING_WINDOW_DAYS", default=15),
+    # 投诉举报: the regulator in charge accepts or rejects within this many working days; the
+    # accused may then submit a statement within this many.
+    "COMPLAINT_ACCEPT_WORKING_DAYS": env.int("RATINGS_COMPLAINT_ACCEPT_DAYS", default=5),
+    "STATEMENT_WORKING_DAYS": env.int("RATINGS_STATEMENT_DAYS", default=5),
+    # A member of the public proves an e-mail address with a one-time code.
+    "CONTACT_CODE_MINUTES": env.int("RATINGS_CONTACT_CODE_MINUTES", default=15),
+    "CONTACT_CODE_ATTEMPTS": env.int("RATINGS_CONTACT_CODE_ATTEMPTS", default=5),
+    # Rate limits of the public (per IP address and per contact), in the cache.
+    "PUBLIC_COMPLAINTS_PER_HOUR": env.int("RATINGS_PUBLIC_COMPLAINTS_PER_HOUR", default=3),
+    "PUBLIC_COMPLAINTS_PER_DAY": env.int("RATINGS_PUBLIC_COMPLAINTS_PER_DAY", default=10),
+    "CONTACT_CODES_PER_HOUR": env.int("RATINGS_CONTACT_CODES_PER_HOUR", default=5),
+    "RATE_LIMIT_CACHE": "default",
+    # 申诉: a sanctioned agency may appeal within this many working days of the decision.
+    "APPEAL_WORKING_DAYS": env.int("RATINGS_APPEAL_DAYS", default=10),
+    # The longest sanction period, in days (five years).
+    "SANCTION_MAX_DAYS": env.int("RATINGS_SANCTION_MAX_DAYS", default=1825),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

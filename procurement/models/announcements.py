@@ -312,6 +312,14 @@ class Announcement(ConcurrentTransitionMixin, models.Model):
         self.status_reason = reason or ""
 
     @transition(
+        field=status, source=AnnouncementStatus.SUSPENDED, target=AnnouncementStatus.SELECTED
+    )
+    def reselect(self, *, by=None, reason: str = "", data=None) -> None:
+        """重新选取: an upheld objection excluded the offending party; the next in the draw's
+        rank order is asked to confirm, and a new publicity follows."""
+        self.status_reason = reason or ""
+
+    @transition(
         field=status, source=AnnouncementStatus.PUBLICITY, target=AnnouncementStatus.AWARDED
     )
     def award(self, *, by=None, reason: str = "", data=None) -> None:
@@ -439,11 +447,32 @@ class Registration(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=status,
-        source=[RegistrationStatus.ELIGIBLE, RegistrationStatus.ALTERNATE],
+        source=[
+            RegistrationStatus.ELIGIBLE,
+            RegistrationStatus.ALTERNATE,
+            RegistrationStatus.NOT_SELECTED,
+        ],
         target=RegistrationStatus.SELECTED,
     )
     def select(self, *, by=None, reason: str = "", data=None) -> None:
-        """中选 by rank, or promoted from alternate (候补递补)."""
+        """中选 by rank, or promoted from alternate (候补递补), or — when an upheld objection
+        excluded a selected agency and the alternates ran out — the next in rank order
+        (procurement.services.objection_decide)."""
+
+    @transition(
+        field=status,
+        source=[
+            RegistrationStatus.SELECTED,
+            RegistrationStatus.CONFIRMED,
+            RegistrationStatus.ALTERNATE,
+            RegistrationStatus.NOT_SELECTED,
+        ],
+        target=RegistrationStatus.INELIGIBLE,
+    )
+    def disqualify(self, *, by=None, reason: str = "", data=None) -> None:
+        """不符合条件 after the draw: excluded by a regulator upholding an objection, or no
+        longer eligible when its turn to be promoted came; the reason is kept."""
+        self.status_reason = reason or ""
 
     @transition(
         field=status, source=RegistrationStatus.ELIGIBLE, target=RegistrationStatus.ALTERNATE

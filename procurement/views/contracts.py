@@ -52,6 +52,7 @@ from procurement.models import (
     Registration,
     SigningParty,
 )
+from ratings.views.ratings import contract_panel as rating_panel
 
 
 def _contract(request, code: str, action: str = "view"):
@@ -155,6 +156,7 @@ def contract_detail(request, code):
         "answer_form": ExtensionAnswerForm(),
         "terminate_form": TerminateForm(),
         "paper_form": PaperCopyForm(),
+        "rating_panel": rating_panel(request.user, contract, party),  # ratings (服务评价)
     }
     return render(request, "procurement/contracts/detail.html", context)
 

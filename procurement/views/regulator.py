@@ -40,7 +40,14 @@ def objection_detail(request, pk):
     if objection is None or not has_perm(request.user, "decide", objection):
         raise Http404
     pending = objection.status == ObjectionStatus.SUBMITTED
-    form = ObjectionDecisionForm(request.POST or None)
+    announcement = objection.announcement
+    result_rows = [
+        r for r in selectors.announcement_registrations(announcement) if r.status in RESULT_STATUSES
+    ]
+    form = ObjectionDecisionForm(
+        request.POST or None,
+        excludable=[r for r in result_rows if r.status in services.RESULT_STATUSES],
+    )
     if request.method == "POST" and pending and form.is_valid():
         result = run_service(
             request,
@@ -50,14 +57,11 @@ def objection_detail(request, pk):
             objection=objection,
             upheld=form.cleaned_data["decision"] == "uphold",
             reason=form.cleaned_data["reason"],
+            exclude=form.cleaned_data["exclude"],
             success=_("The decision is recorded and the parties are told."),
         )
         if result:
             return redirect("procurement:objection_detail", objection.pk)
-    announcement = objection.announcement
-    result_rows = [
-        r for r in selectors.announcement_registrations(announcement) if r.status in RESULT_STATUSES
-    ]
     return render(
         request,
         "procurement/regulator/objection_detail.html",

@@ -145,7 +145,7 @@ class Migration(migrations.Migration):
                 ('severity', models.CharField(choices=[('warning', 'warning'), ('suspension', 'suspension from selection'), ('ban', 'market ban')], max_length=12, verbose_name='severity')),
                 ('starts_on', models.DateField(verbose_name='from')),
                 ('ends_on', models.DateField(verbose_name='until')),
-                ('status', django_fsm.FSMField(choices=[('proposed', 'proposed'), ('in_effect', 'in effect'), ('appealed', 'under appeal'), ('upheld', 'upheld on appeal'), ('revoked', 'revoked on appeal'), ('expired', 'expired'), ('lifted', 'lifted early'), ('withdrawn', 'withdrawn')], default='proposed', max_length=10, protected=True, verbose_name='status')),
+                ('status', django_fsm.FSMField(choices=[('proposed', 'proposed, not yet in effect'), ('in_effect', 'in effect'), ('appealed', 'under appeal'), ('upheld', 'upheld on appeal'), ('revoked', 'revoked on appeal'), ('expired', 'expired'), ('lifted', 'lifted early'), ('withdrawn', 'withdrawn')], default='proposed', max_length=10, protected=True, verbose_name='status')),
                 ('approved_at', models.DateTimeField(blank=True, null=True, verbose_name='approved at')),
                 ('effective_at', models.DateTimeField(blank=True, null=True, verbose_name='in effect since')),
                 ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),

@@ -10,9 +10,11 @@ changes (search/signals.py). Each document carries:
 - usable qualification certificates: type, and ``type:level`` for the level held *and every
   lower level*, so ``level=乙级`` finds 甲级 holders too (a 甲级 certificate meets a 乙级
   requirement, QualificationType.meets);
-- eligibility now (approved and qualified for at least one declared item);
+- eligibility now (approved, qualified for at least one declared item and not barred by a
+  sanction in effect; the barring sanction is in the data as ``sanction``);
 - offering price range, credit grade and score, contract count (credit is maintained by the
-  ratings app, contracts by procurement; until then unrated and 0)."""
+  ratings app, contracts by procurement; until then unrated and 0);
+- the ratings' overall average and count (ratings.selectors.rating_summaries)."""
 
 from __future__ import annotations
 
@@ -136,6 +138,11 @@ class AgencyKind(SearchKind):
             {d.service_item_id for a in agencies for d in a.service_items.all()}
         )
         former = self._former_names(agencies)
+        # 服务评价: average and count of each agency's ratings, one query per batch.
+        from ratings.selectors import EMPTY, rating_summaries
+
+        ratings = rating_summaries(a.pk for a in agencies)
+        sanctioned = _sanctions_in_effect(agencies)
         docs = []
         for agency in agencies:
             org = agency.organisation
@@ -168,9 +175,13 @@ class AgencyKind(SearchKind):
                 meets_requirements(agency.valid_certificates, requirements.get(i.pk, []))
                 for i in items
             )
+            sanction = sanctioned.get(agency.pk)
+            if sanction is not None:
+                eligible = False  # barred by a sanction in effect (黑名单, 暂停选取资格)
             prices = [o.price for o in agency.active_offerings if o.price is not None]
             grade = getattr(agency, "credit_grade", "") or ""
             score = getattr(agency, "credit_score", None)
+            rated = ratings.get(agency.pk, EMPTY)
             docs.append(
                 IndexDoc(
                     id=str(agency.pk),
@@ -203,12 +214,17 @@ class AgencyKind(SearchKind):
                         "qualifications": qual_labels,
                         "eligible": eligible,
                         "status": agency.status,
+                        "sanction": sanction,
                         "price_min": str(min(prices)) if prices else None,
                         "price_max": str(max(prices)) if prices else None,
                         "offerings": len(agency.active_offerings),
                         "credit_grade": grade if grade in CREDIT_GRADES else "",
                         "credit_score": float(score) if score is not None else None,
                         "contract_count": int(getattr(agency, "contract_count", 0) or 0),
+                        "rating_average": (
+                            float(rated.overall) if rated.overall is not None else None
+                        ),
+                        "rating_count": rated.count,
                         "approved_at": (
                             agency.approved_at.isoformat() if agency.approved_at else None
                         ),
@@ -301,6 +317,25 @@ class AgencyKind(SearchKind):
         if facet.param == "eligible":
             return {"yes": _("may be selected now"), "no": _("not selectable now")}
         return {v: v for v in values}
+
+
+def _sanctions_in_effect(agencies: list) -> dict[int, dict]:
+    """{agency id: the sanction barring it today, as document data} — one query per batch
+    (ratings.enforcement). A barred agency stays in the directory, shows its sanction and is
+    not "eligible". The ratings app re-indexes it when a bar starts or ends."""
+    from ratings.enforcement import barring_sanctions
+
+    return {
+        pk: {
+            "code": s.code,
+            "severity": s.severity,
+            "status": s.status,
+            "reason_code": s.reason_code,
+            "starts_on": s.starts_on.isoformat(),
+            "ends_on": s.ends_on.isoformat(),
+        }
+        for pk, s in barring_sanctions([a.pk for a in agencies]).items()
+    }
 
 
 AGENCIES = register(AgencyKind())

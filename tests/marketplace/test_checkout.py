@@ -403,16 +403,17 @@ def test_the_preview_costs_a_fixed_number_of_queries(
     post_details(owner_client, world.project)  # warm the caches (site, content types)
     for _ in range(3):
         make_project(world.owner)
-    # 24, whatever the number of the owner's projects: the session, the user, the user's
+    # 25, whatever the number of the owner's projects: the session, the user, the user's
     # memberships, the owners (user_owners); Oscar's basket middleware: the basket, its line
     # count, vouchers, offers, the lines (with product and stock record), their attributes,
     # the product images; our line check: the offering; Oscar's basket checks: the stock
     # record, the product class (shipping); the form's project; the stock record (the
     # basket's total, the amount checked); purchase_problems: the offering (agency,
     # organisation, region, item), the project, the item's requirements, the agency's usable
-    # certificates, the owner's members, the agencies sharing one (a province-wide agency has
-    # no service regions to load); the page: unread notifications, flat pages.
-    with django_assert_num_queries(24):
+    # certificates, the owner's members, the agencies sharing one, the sanctions in effect
+    # (ratings/enforcement.py; a province-wide agency has no service regions to load); the
+    # page: unread notifications, flat pages.
+    with django_assert_num_queries(25):
         response = post_details(owner_client, world.project)
     assert response.status_code == 200
 

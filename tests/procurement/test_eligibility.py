@@ -147,8 +147,9 @@ def test_evaluate_uses_a_fixed_number_of_queries(world, django_assert_num_querie
     many = world.agencies + [make_eligible_agency(world.item) for _ in range(6)]
     # 1 requirement types, then per batch of agencies: the agencies with organisation and
     # region, their service regions, declared items, certificates of the required types, the
-    # owner's members, the agencies' members among them, the declared exclusions.
-    with django_assert_num_queries(8):
+    # owner's members, the agencies' members among them, the declared exclusions, and the
+    # sanctions in effect among them (the ratings app's provider, ratings/enforcement.py).
+    with django_assert_num_queries(9):
         eligibility.evaluate(announcement, few)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert all(o.eligible for o in eligibility.evaluate(announcement, many).values())

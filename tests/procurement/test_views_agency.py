@@ -91,13 +91,14 @@ def test_feed_query_count(base, client, django_assert_num_queries):
     # 1 session, 2 user, 3 memberships, 4 the user's agency with organisation and region,
     # 5 its service regions, 6 count and 7 page of matching announcements; feed_eligibility:
     # 8 declared items, 9 certificates, 10 qualification types, 11 owners' members, 12 the
-    # agency's members, 13 exclusions; 14 registrations for the page, 15 my registrations,
-    # 16 the header's unread-notification count.
-    with django_assert_num_queries(16):
+    # agency's members, 13 exclusions, 14 the sanctions in effect (ratings/enforcement.py);
+    # 15 registrations for the page, 16 my registrations, 17 the header's unread-notification
+    # count.
+    with django_assert_num_queries(17):
         client.get(reverse("procurement:feed"))
     for n in range(3):
         make_announcement(world, title=f"更多公告{n}")
-    with django_assert_num_queries(16):  # the same, whatever the number of announcements
+    with django_assert_num_queries(17):  # the same, whatever the number of announcements
         response = client.get(reverse("procurement:feed"))
     assert text(response).count("更多公告") == 3
 

@@ -28,6 +28,9 @@ class Command(BaseCommand):
         procurement = procurement_demo.load_procurement_demo()
         accounts = accounts + procurement["accounts"]
         self.stdout.write(procurement_demo.summary_line(procurement))
+        from ratings import demo as ratings_demo
+
+        self.stdout.write(ratings_demo.summary_line(ratings_demo.load_ratings_demo()))
         self.stdout.write(self._build_search_indexes())
 
         self.stdout.write(
