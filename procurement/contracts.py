@@ -510,6 +510,9 @@ def contract_sign(
         contract.save()
         if contract.order_id:
             orders.order_set_status(contract.order, orders.IN_PROGRESS)
+        from search.indexing import mark_dirty
+
+        mark_dirty("agency", [contract.agency_id])  # its public contract count changed
         _notify_both(
             contract,
             verb="contract.signed",

@@ -42,6 +42,8 @@ def profile(request, pk):
                 agency.service_items.select_related("service_item").order_by("service_item__path")
             ),
             "offerings": offerings,
+            # 合同数: contracts the agency has signed (one query).
+            "contract_count": agency.contracts.filter(signed_at__isnull=False).count(),
             "practitioners": list(agency.practitioners.order_by("pk")),
             # 服务评价 and 信用评价: the aggregates, the latest ratings with their replies and
             # the published formula's page (three queries).

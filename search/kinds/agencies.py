@@ -22,7 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -75,16 +76,29 @@ class AgencyKind(SearchKind):
     def _queryset(self):
         from agencies.models import Offering
         from agencies.selectors import agency_public_queryset
+        from procurement.models import Contract
 
-        # The public set, with usable certificates and declared items prefetched.
-        return agency_public_queryset(light_items=True).prefetch_related(
-            Prefetch(
-                "offerings",
-                queryset=Offering.objects.filter(is_active=True).only(
-                    "pk", "agency_id", "price", "pricing_mode", "discount_rate"
+        signed = (
+            Contract.objects.filter(agency=OuterRef("pk"), signed_at__isnull=False)
+            .order_by()
+            .values("agency")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        # The public set, with usable certificates and declared items prefetched, and the
+        # number of contracts signed (合同数) in the same query.
+        return (
+            agency_public_queryset(light_items=True)
+            .annotate(contract_count=Coalesce(Subquery(signed), 0))
+            .prefetch_related(
+                Prefetch(
+                    "offerings",
+                    queryset=Offering.objects.filter(is_active=True).only(
+                        "pk", "agency_id", "price", "pricing_mode", "discount_rate"
+                    ),
+                    to_attr="active_offerings",
                 ),
-                to_attr="active_offerings",
-            ),
+            )
         )
 
     def documents(self, ids: Iterable[str]) -> dict[str, IndexDoc | None]:

@@ -195,7 +195,8 @@ def test_register_enrol_return_correct_resubmit_approve(client, catalog, km):
     assert _directory_ids(directory) == [agency.pk]
     profile = client.get(reverse("agencies:profile", args=[agency.pk])).content.decode()
     assert "赵*" in profile and "赵六" not in profile
-    assert "<dt>信用等级</dt><dd>暂无</dd>" in profile and "<dt>合同数</dt><dd>暂无</dd>" in profile
+    assert "<dt>信用等级</dt><dd>暂无</dd>" in profile
+    assert '<dt>合同数</dt><dd id="profile-contract-count">0</dd>' in profile
 
 
 def client_for(user):

@@ -391,7 +391,7 @@ def test_agency_enrols_is_returned_approved_and_lists_an_offering(
         re.compile(rf"/agencies/{agency_pk}/$")
     )
     expect(visitor.get_by_role("heading", level=1)).to_have_text(AGENCY_NAME)
-    expect(visitor.locator("dl.facts"), "the profile shows the USCC").to_contain_text(uscc)
+    expect(visitor.locator("dl.facts").first, "the profile shows the USCC").to_contain_text(uscc)
     shelf_row = visitor.get_by_role("table", name="服务报价").locator(
         "tbody tr", has_text=ITEM_TITLE
     )

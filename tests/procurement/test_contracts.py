@@ -326,3 +326,24 @@ def test_a_regulator_lists_the_contracts_it_supervises_and_no_others(contract):
     elsewhere = make_regulator_user(region=region("530300"), all_industries=True)
     assert list(selectors.user_contracts(covering)) == [contract]
     assert list(selectors.user_contracts(elsewhere)) == []
+
+
+def test_the_profile_and_the_search_document_count_signed_contracts(contract, owner, client):
+    from search.kinds import get_kind
+
+    url = f"/agencies/{contract.agency_id}/"
+    client.cookies["django_language"] = "en"
+
+    def counted():
+        page = client.get(url).content.decode()
+        doc = get_kind("agency").documents([str(contract.agency_id)])[str(contract.agency_id)]
+        return page, doc
+
+    page, doc = counted()
+    assert 'id="profile-contract-count">0<' in page  # a draft is not a contract yet
+    assert doc.data["contract_count"] == 0
+    set_terms(contract, owner)
+    sign_both(contract, owner)
+    page, doc = counted()
+    assert 'id="profile-contract-count">1<' in page
+    assert doc.data["contract_count"] == 1

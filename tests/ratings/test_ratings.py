@@ -331,6 +331,7 @@ def test_the_profile_costs_the_same_queries_whatever_its_ratings(
         assert "5 ratings" in text(client.get(path))
 
 
-# The page's own 7 (the agency with its certificates and items, the certificates, the
-# offerings and their items, the practitioners) + 3 for the ratings section.
-PROFILE_QUERIES = 10
+# The page's own 8 (the agency with its certificates and items, the certificates, the
+# offerings and their items, the practitioners, the contracts signed) + 3 for the ratings
+# section.
+PROFILE_QUERIES = 11
