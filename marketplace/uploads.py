@@ -16,6 +16,7 @@ name), ``file_type`` (not an accepted format), ``file_extension_mismatch``, ``fi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 import zipfile
@@ -211,3 +212,15 @@ def private_upload_to(prefix: str):
 
     upload_to.__qualname__ = upload_to.__name__ = f"upload_to_{prefix}"
     return upload_to
+
+
+def sha256_of(upload) -> str:
+    """The SHA-256 of an uploaded file, read in chunks, left rewound (stored beside evidence
+    and deliverables so the file can be proven unchanged)."""
+    digest = hashlib.sha256()
+    upload.seek(0)
+    chunks = upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b"")
+    for chunk in chunks:
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()

@@ -12,7 +12,6 @@ bad input is a ``ValidationError`` whose message says what to do, and changes no
 from __future__ import annotations
 
 import datetime
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 from marketplace import audit, orders, workdays
 from marketplace.models import Organisation, OrganisationKind, Role, User
 from marketplace.permissions import has_perm, require_perm
+from marketplace.uploads import sha256_of
 from procurement.models import (
     WORK_DUE_STATES,
     Announcement,
@@ -580,17 +580,6 @@ def current_milestone(contract: Contract) -> Milestone | None:
     )
 
 
-def _sha256(file) -> str:
-    digest = hashlib.sha256()
-    if hasattr(file, "seek"):
-        file.seek(0)
-    for chunk in file.chunks() if hasattr(file, "chunks") else [file.read()]:
-        digest.update(chunk)
-    if hasattr(file, "seek"):
-        file.seek(0)
-    return digest.hexdigest()
-
-
 @transaction.atomic
 def deliverable_submit(*, actor: User, milestone: Milestone, file, note: str = "") -> Deliverable:
     """提交成果: the agency uploads the result of the current milestone (a new round after a
@@ -622,7 +611,7 @@ def deliverable_submit(*, actor: User, milestone: Milestone, file, note: str = "
         file=file,
         original_name=(getattr(file, "name", "") or "file")[-200:],
         size=file.size,
-        sha256=_sha256(file),
+        sha256=sha256_of(file),
         note=(note or "").strip(),
         submitted_by=actor,
         submitted_at=now,

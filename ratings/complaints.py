@@ -66,6 +66,7 @@ from marketplace.models import (
 from marketplace.notifications import EMAIL_TOPIC, notify
 from marketplace.permissions import require_perm
 from marketplace.selectors import user_organisations
+from marketplace.uploads import sha256_of
 from procurement.models import Announcement
 from ratings import ratelimit
 from ratings.complaint_rules import HANDLING_ROLES, accused_organisation_id, regulator_covers_target
@@ -270,17 +271,6 @@ def _clean_files(files) -> list:
     return files
 
 
-def _sha256(upload) -> str:
-    digest = hashlib.sha256()
-    upload.seek(0)
-    for chunk in (
-        upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b"")
-    ):
-        digest.update(chunk)
-    upload.seek(0)
-    return digest.hexdigest()
-
-
 def _save_evidence(complaint: Complaint, files, *, by_accused: bool) -> list[Evidence]:
     rows = []
     for upload in files:
@@ -292,7 +282,7 @@ def _save_evidence(complaint: Complaint, files, *, by_accused: bool) -> list[Evi
                 file=upload,
                 original_name=name,
                 size=upload.size,
-                sha256=_sha256(upload),
+                sha256=sha256_of(upload),
             )
         )
     return rows
