@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from marketplace import audit, orders, workdays
-from marketplace.models import Organisation, OrganisationKind, Role, User
+from marketplace.models import Organisation, User
 from marketplace.permissions import has_perm, require_perm
 from marketplace.uploads import sha256_of
 from procurement.models import (
@@ -127,24 +127,16 @@ def _other(party: str) -> str:
 
 
 def _notify_regulators(contract: Contract, *, verb: str, title, body="") -> None:
-    from procurement.notices import notify_members
+    from procurement.notices import notify_covering_regulators
     from procurement.rules import regulator_covers_contract
 
-    regulators = (
-        Organisation.objects.filter(kind=OrganisationKind.REGULATOR, is_active=True)
-        .select_related("scope_region")
-        .prefetch_related("scope_industries")
+    notify_covering_regulators(
+        lambda org: regulator_covers_contract(org, contract),
+        verb=verb,
+        title=title,
+        body=body,
+        url=contract_url(contract),
     )
-    for org in regulators:
-        if regulator_covers_contract(org, contract):
-            notify_members(
-                org.pk,
-                verb=verb,
-                title=str(title),
-                body=str(body),
-                url=contract_url(contract),
-                roles=(Role.REVIEWER, Role.SUPERVISOR),
-            )
 
 
 def _standard_fee_of_announcement(announcement: Announcement) -> Decimal | None:

@@ -141,14 +141,25 @@ def notify_owner(announcement, *, verb: str, title: str, body: str = ""):
 def notify_regulators(announcement, *, verb: str, title: str, body: str = ""):
     from procurement.rules import regulator_covers_announcement
 
+    notify_covering_regulators(
+        lambda org: regulator_covers_announcement(org, announcement),
+        verb=verb,
+        title=title,
+        body=body,
+        url=reverse("procurement:objection_queue"),
+    )
+
+
+def notify_covering_regulators(covers, *, verb: str, title, body="", url: str) -> None:
+    """Tells the reviewers and supervisors of every active regulator for which
+    ``covers(org)`` holds (the regions and industries it supervises)."""
     regulators = (
         Organisation.objects.filter(kind=OrganisationKind.REGULATOR, is_active=True)
         .select_related("scope_region")
         .prefetch_related("scope_industries")
     )
-    url = reverse("procurement:objection_queue")
     for org in regulators:
-        if regulator_covers_announcement(org, announcement):
+        if covers(org):
             notify_members(
                 org.pk,
                 verb=verb,
