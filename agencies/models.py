@@ -157,6 +157,21 @@ class Agency(ConcurrentTransitionMixin, models.Model):
             ),
         ]
 
+    # Written only by ratings.credit (under a row lock, with update_fields). Services that
+    # load an agency, transition it and save() it must not write back the grade they read,
+    # which a recompute may have replaced in the meantime.
+    CREDIT_FIELDS = frozenset({"credit_grade", "credit_score"})
+
+    def save(self, *args, **kwargs):
+        if kwargs.get("update_fields") is None and not self._state.adding and not args:
+            skip = self.CREDIT_FIELDS | self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in skip and f.attname not in skip
+            ]
+        return super().save(*args, **kwargs)
+
     def __str__(self) -> str:
         return self.organisation.name
 

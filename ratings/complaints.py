@@ -125,6 +125,24 @@ def complaint_url(complaint: Complaint) -> str:
     return reverse("ratings:complaint_detail", args=[complaint.code])
 
 
+def tracking_token(complaint: Complaint) -> str:
+    """The secret of a public complainant's tracking link: an HMAC of the number and the
+    verified contact under the site's secret key, so only whoever received the filing page or
+    the e-mails can follow the complaint without an account."""
+    from django.utils.crypto import salted_hmac
+
+    value = f"{complaint.pk}:{complaint.code}:{complaint.public_contact}"
+    return salted_hmac("ratings.complaint.track", value, algorithm="sha256").hexdigest()[:32]
+
+
+def tracking_url(complaint: Complaint, *, absolute: bool = False) -> str:
+    path = reverse("ratings:complaint_track", args=[complaint.code, tracking_token(complaint)])
+    if absolute:
+        # E-mails leave the site: the public origin is the one Wagtail's own e-mails use.
+        return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
+    return path
+
+
 # --- one-time codes for the public ------------------------------------------------------------
 
 
@@ -452,6 +470,16 @@ def complaint_file(
                 "evidence": [e.sha256 for e in evidence],
             },
         )
+        if complainant_kind == ComplainantKind.PUBLIC:
+            # Members already see it under their complaints; the public get the number and
+            # the tracking link by e-mail as well as on the page.
+            _notify_complainant(
+                complaint,
+                verb="complaint.received",
+                title=_("Complaint %(code)s is filed") % {"code": complaint.code},
+                body=_("The regulator will accept or reject it by %(deadline)s.")
+                % {"deadline": _local(complaint.accept_by)},
+            )
         _notify_handlers(
             complaint,
             verb="complaint.filed",
@@ -530,9 +558,14 @@ def _notify_accused(complaint: Complaint, *, verb, title, body) -> None:
 def _notify_complainant(complaint: Complaint, *, verb, title, body) -> None:
     if complaint.complainant_kind == ComplainantKind.PUBLIC:
         if complaint.public_contact:
+            body = "{}\n\n{}\n{}".format(
+                body,
+                _("Follow your complaint here:"),
+                tracking_url(complaint, absolute=True),
+            ).strip()
             outbox.enqueue(
                 EMAIL_TOPIC,
-                {"subject": str(title), "body": str(body), "to": [complaint.public_contact]},
+                {"subject": str(title), "body": body, "to": [complaint.public_contact]},
             )
         return
     if complaint.complainant is not None:
@@ -662,11 +695,21 @@ def complaint_statement(
         to_state=complaint.status,
         data={"evidence": [e.sha256 for e in evidence]},
     )
+    # The statement ends the period that was waiting for it: the investigation starts now
+    # rather than at the deadline, so a prompt answer is not left idle for days.
+    complaint.investigate(by=actor, reason=_("The statement is in."), data={"statement": True})
+    complaint.save()
     _notify_handlers(
         complaint,
         verb="complaint.statement",
         title=_("Complaint %(code)s: the statement is in") % {"code": complaint.code},
-        body=_("The accused submitted a statement; the investigation can start."),
+        body=_("The accused submitted a statement; the complaint is under investigation."),
+    )
+    _notify_complainant(
+        complaint,
+        verb="complaint.investigating",
+        title=_("Complaint %(code)s is under investigation") % {"code": complaint.code},
+        body=_("The accused has answered; the regulator is investigating."),
     )
     return complaint
 

@@ -235,8 +235,7 @@ def _complaint_scene() -> tuple[dict | None, bool]:
                 actor=_org_admin(contract.agency.organisation_id),
                 complaint=complaint,
                 statement=COMPLAINT_STATEMENT,
-            )
-            complaints.complaint_investigate(actor=handler, complaint=complaint)
+            )  # which starts the investigation
             complaint = complaints.complaint_decide(
                 actor=handler, complaint=complaint, upheld=True, decision=COMPLAINT_DECISION
             )

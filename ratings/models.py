@@ -445,13 +445,19 @@ class Sanction(ConcurrentTransitionMixin, models.Model):
     def uphold(self, *, by=None, reason: str = "", data=None) -> None:
         pass
 
-    @transition(field=status, source=SanctionStatus.APPEALED, target=SanctionStatus.REVOKED)
+    # From "expired" too: an appeal still pending when the period ends is decided all the
+    # same, and a revoked sanction must read as revoked on the blacklist, not as served.
+    @transition(
+        field=status,
+        source=[SanctionStatus.APPEALED, SanctionStatus.EXPIRED],
+        target=SanctionStatus.REVOKED,
+    )
     def revoke(self, *, by=None, reason: str = "", data=None) -> None:
         self.end_reason = reason
 
     @transition(
         field=status,
-        source=[SanctionStatus.IN_EFFECT, SanctionStatus.UPHELD],
+        source=[SanctionStatus.IN_EFFECT, SanctionStatus.APPEALED, SanctionStatus.UPHELD],
         target=SanctionStatus.EXPIRED,
     )
     def expire(self, *, by=None, reason: str = "", data=None) -> None:

@@ -24,7 +24,13 @@ from __future__ import annotations
 from marketplace.models import OrganisationKind, Role
 from marketplace.permissions import is_member, rule
 from marketplace.selectors import is_platform_admin, user_organisations
-from ratings.models import BARRING_STATES, Sanction, SanctionSeverity, SanctionStatus
+from ratings.models import (
+    BARRING_STATES,
+    AppealStatus,
+    Sanction,
+    SanctionSeverity,
+    SanctionStatus,
+)
 
 REVIEWING_ROLES = (Role.REVIEWER, Role.SUPERVISOR)
 AGENCY_ROLES = (Role.ADMIN, Role.STAFF)
@@ -80,8 +86,13 @@ def _appeal(user, sanction) -> bool:
 
 @rule(Sanction, "decide_appeal")
 def _decide_appeal(user, sanction) -> bool:
+    pending = sanction.status == SanctionStatus.APPEALED or (
+        sanction.status == SanctionStatus.EXPIRED
+        and getattr(getattr(sanction, "appeal_record", None), "status", None)
+        == AppealStatus.SUBMITTED
+    )
     return (
-        sanction.status == SanctionStatus.APPEALED
+        pending
         and user.pk not in (sanction.proposed_by_id, sanction.approved_by_id)
         and bool(covering_regulators(user, sanction.agency))
     )

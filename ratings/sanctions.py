@@ -62,6 +62,9 @@ from ratings.sanction_rules import covering_regulators, is_agency_member
 logger = logging.getLogger(__name__)
 BATCH = 100
 START_ACTION = "sanction_start"
+# An appeal does not stop the clock: a sanction still under appeal at its end date expires,
+# and its appeal is decided afterwards (``appeal_decide``).
+EXPIRING_STATES = (SanctionStatus.IN_EFFECT, SanctionStatus.APPEALED, SanctionStatus.UPHELD)
 
 __all__ = [
     "appeal_decide",
@@ -427,24 +430,44 @@ def appeal_decide(*, actor, sanction: Sanction, uphold: bool, decision: str) -> 
             _("You approved this sanction: another regulator must decide the appeal."),
             code="approver_decides",
         )
-    if sanction.status != SanctionStatus.APPEALED:
+    appeal = Appeal.objects.select_for_update().filter(sanction=sanction).first()
+    # A sanction whose period ended while under appeal has expired, but its appeal is still
+    # owed a decision (and a revocation still clears the record).
+    pending = appeal is not None and appeal.status == AppealStatus.SUBMITTED
+    if not pending or sanction.status not in (SanctionStatus.APPEALED, SanctionStatus.EXPIRED):
         raise _state_error(sanction, "decide")
     decision = _text(decision, "decision", _("State the reasons for the decision."))
     now = timezone.now()
-    appeal = Appeal.objects.select_for_update().get(sanction=sanction)
+    served = sanction.status == SanctionStatus.EXPIRED
     appeal.status = AppealStatus.UPHELD if uphold else AppealStatus.REVOKED
     appeal.decision = decision
     appeal.decided_by = actor
     appeal.decided_at = now
     appeal.save()
-    if uphold:
+    if uphold and served:
+        # Nothing left to uphold in force: the sanction stays expired, the decision is
+        # recorded and published all the same.
+        audit.record(
+            actor=actor,
+            action="sanction.appeal_upheld",
+            obj=sanction,
+            from_state=sanction.status,
+            to_state=sanction.status,
+            reason=decision[:200],
+            data={"appeal": appeal.pk},
+        )
+    elif uphold:
         sanction.uphold(by=actor, reason=decision[:200], data={"appeal": appeal.pk})
     else:
         sanction.revoke(by=actor, reason=decision, data={"appeal": appeal.pk})
-        sanction.ended_at = now
+        if not served:
+            sanction.ended_at = now
     sanction.save()
-    if not uphold:
+    if not uphold and not served:
         _changed(sanction, "sanction_revoked")
+    elif not uphold:
+        # The bar has already ended; only the credit's sanction term changes.
+        _request_recompute(sanction.agency_id, "sanction_revoked")
     _notify(
         sanction,
         verb="sanction.appeal_decided",
@@ -490,10 +513,7 @@ def sanction_lift(*, actor, sanction: Sanction, reason: str) -> Sanction:
 def _expire_one(pk: int, today: datetime.date) -> bool:
     with transaction.atomic():
         sanction = _lock(Sanction(pk=pk))
-        if (
-            sanction.status not in (SanctionStatus.IN_EFFECT, SanctionStatus.UPHELD)
-            or sanction.ends_on >= today
-        ):
+        if sanction.status not in EXPIRING_STATES or sanction.ends_on >= today:
             return False
         sanction.expire(by=None, reason="", data={"ends_on": sanction.ends_on.isoformat()})
         sanction.ended_at = timezone.now()
@@ -532,9 +552,9 @@ def expire_due(today: datetime.date | None = None) -> dict[str, int]:
     search once (an audit event ``sanction_start`` marks it). Each in its own transaction."""
     today = today or timezone.localdate()
     expired = started = 0
-    due = Sanction.objects.filter(
-        status__in=(SanctionStatus.IN_EFFECT, SanctionStatus.UPHELD), ends_on__lt=today
-    ).values_list("pk", flat=True)[:BATCH]
+    due = Sanction.objects.filter(status__in=EXPIRING_STATES, ends_on__lt=today).values_list(
+        "pk", flat=True
+    )[:BATCH]
     for pk in list(due):
         try:
             expired += _expire_one(pk, today)

@@ -16,5 +16,10 @@ urlpatterns = [
         complaints.evidence_download,
         name="complaint_evidence",
     ),
+    path(
+        "complaints/track/<str:code>/<str:token>/",
+        complaints.complaint_track,
+        name="complaint_track",
+    ),
     path("complaints/<str:code>/", complaints.complaint_detail, name="complaint_detail"),
 ]

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -170,11 +171,46 @@ def complaint_new(request):
 
 
 def complaint_filed(request):
-    """After a public filing: the complaint number (the outcome is e-mailed)."""
+    """After a public filing: the complaint number and the link to follow it."""
     code = request.session.get(SESSION_FILED)
-    if not code:
+    complaint = selectors.complaint_for_page(code) if code else None
+    if complaint is None:
         return redirect("ratings:complaint_new")
-    return render(request, "ratings/complaints/filed.html", {"code": code})
+    return render(
+        request,
+        "ratings/complaints/filed.html",
+        {"code": complaint.code, "tracking_url": services.tracking_url(complaint)},
+    )
+
+
+@never_cache
+@require_GET
+def complaint_track(request, code: str, token: str):
+    """A public complainant follows their complaint without an account, through the link
+    on the filing page and in every e-mail. Shows where it stands, the deadlines and the
+    outcome, never the accused's statement or files. A wrong link is a 404."""
+    complaint = selectors.complaint_for_page(code)
+    if (
+        complaint is None
+        or complaint.complainant_kind != ComplainantKind.PUBLIC
+        or not constant_time_compare(token, services.tracking_token(complaint))
+    ):
+        raise Http404
+    evidence = [e for e in selectors.evidence_of(complaint) if not e.by_accused]
+    response = render(
+        request,
+        "ratings/complaints/track.html",
+        {
+            "complaint": complaint,
+            "evidence": evidence,
+            "steps": selectors.tracking_steps(complaint),
+            "S": ComplaintStatus,
+        },
+    )
+    # The token is in the path: keep it out of other sites' logs and of search engines.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @login_required

@@ -33,7 +33,7 @@ from marketplace.models import OrganisationKind, Region
 from marketplace.permissions import has_perm
 from marketplace.selectors import user_organisations
 from ratings import sanctions as services
-from ratings.models import Sanction, SanctionSeverity, SanctionStatus
+from ratings.models import AppealStatus, Sanction, SanctionSeverity, SanctionStatus
 from ratings.reasons import all_reasons, reason, reason_choices
 
 PAGE_SIZE = 20
@@ -276,7 +276,7 @@ def appeal_queue(request):
         raise Http404
     queryset = (
         regulator_sanctions(request.user)
-        .filter(status=SanctionStatus.APPEALED)
+        .filter(appeal_record__status=AppealStatus.SUBMITTED)
         .exclude(proposed_by=request.user)
         .exclude(approved_by=request.user)
         .order_by("appeal_record__filed_at", "pk")

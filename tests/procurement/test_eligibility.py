@@ -101,10 +101,10 @@ def test_credit_grade_minimum(world):
     agency = world.agencies[0]
     assert "not rated" in failing(eligibility.check(announcement, agency))["credit"]
     agency.credit_grade = "C"
-    agency.save()
+    agency.save(update_fields=["credit_grade"])
     assert "below" in failing(eligibility.check(announcement, agency))["credit"]
     agency.credit_grade = "A"
-    agency.save()
+    agency.save(update_fields=["credit_grade"])
     assert eligibility.check(announcement, agency).eligible
 
 

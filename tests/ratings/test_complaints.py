@@ -123,10 +123,10 @@ def accepted(world, **kwargs):
 
 def investigating(world, **kwargs):
     complaint = accepted(world, **kwargs)
-    complaints.complaint_statement(
+    # The statement starts the investigation by itself.
+    return complaints.complaint_statement(
         actor=world.accused.admin_user, complaint=complaint, statement="监测数据真实，附原始记录。"
     )
-    return complaints.complaint_investigate(actor=world.reviewer, complaint=complaint)
 
 
 # --- filing by members -----------------------------------------------------------------------
@@ -476,7 +476,13 @@ def test_the_statement_by_the_accused_once_before_the_deadline(scene):
     assert complaint.statement_at is not None
     assert complaint.evidence.filter(by_accused=True).count() == 1
     assert events(complaint, "complaint.statement")
-    with pytest.raises(ValidationError, match="already submitted"):
+    # The statement ends the wait: the complaint is under investigation at once, audited as
+    # the transition by the accused's member, and the complainant is told.
+    assert complaint.status == ComplaintStatus.INVESTIGATING
+    (moved,) = events(complaint, "investigate")
+    assert moved.actor_id == scene.accused.admin_user.pk
+    assert OutboxMessage.objects.filter(payload__verb="complaint.investigating").exists()
+    with pytest.raises(ValidationError, match="only while the complaint awaits it"):
         complaints.complaint_statement(
             actor=scene.accused.admin_user, complaint=complaint, statement="补充陈述内容。" * 3
         )
@@ -501,11 +507,14 @@ def test_investigation_waits_for_the_statement_or_its_deadline(scene):
         complaints.complaint_investigate(actor=scene.accused.admin_user, complaint=complaint)
     # The scheduler does nothing before the deadline either.
     assert complaints.complaint_investigate(actor=None, complaint=complaint).status == "accepted"
-    complaints.complaint_statement(
-        actor=scene.accused.admin_user, complaint=complaint, statement="监测数据真实，附原始记录。"
+    # After the deadline without a statement, the regulator may start it.
+    Complaint.objects.filter(pk=complaint.pk).update(
+        statement_by=timezone.now() - datetime.timedelta(minutes=1)
     )
     complaint = complaints.complaint_investigate(actor=scene.reviewer, complaint=complaint)
     assert complaint.status == ComplaintStatus.INVESTIGATING
+    (moved,) = events(complaint, "investigate")
+    assert moved.reason  # "no statement by the deadline"
     with pytest.raises(ValidationError, match="Only an accepted complaint"):
         complaints.complaint_investigate(actor=scene.reviewer, complaint=complaint)
 
@@ -842,3 +851,78 @@ def test_outcomes_query_count(scene, client, django_assert_num_queries):
     with django_assert_num_queries(2):
         response = client.get(url)
     assert text(response).count("号决定") == 4
+
+
+# --- following a public complaint --------------------------------------------------------------
+
+
+def test_the_public_follow_their_complaint_through_its_link(
+    scene, client, django_assert_num_queries
+):
+    client.cookies["django_language"] = "en"
+    complaint = public_files(scene, contact="follower@example.com")
+    link = complaints.tracking_url(complaint)
+    # The link is in the filing e-mail (absolute) and on the filing page.
+    (received,) = [
+        m
+        for m in OutboxMessage.objects.filter(topic="email.send")
+        if m.payload["to"] == ["follower@example.com"] and complaint.code in m.payload["subject"]
+    ]
+    assert received.payload["body"].endswith(complaints.tracking_url(complaint, absolute=True))
+    session = client.session
+    session["ratings_complaint_filed"] = complaint.code
+    session.save()
+    assert link in text(client.get(reverse("ratings:complaint_filed")))
+
+    with django_assert_num_queries(3):  # the session, the complaint, its evidence
+        response = client.get(link)
+    page = text(response)
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert complaint.code in page and "收费不透明" in page and "due by" in page
+    assert "Accepted by the regulator" in page
+
+    complaints.complaint_accept(actor=scene.reviewer, complaint=complaint)
+    complaints.complaint_statement(
+        actor=scene.accused.admin_user,
+        complaint=complaint,
+        statement="机构的陈述不应给投诉人看到。",
+        files=[pdf("theirs.pdf")],
+    )
+    page = text(client.get(link))
+    assert "under investigation" in page
+    assert "机构的陈述" not in page and "theirs.pdf" not in page  # the accused's side stays out
+    complaints.complaint_decide(
+        actor=scene.reviewer,
+        complaint=complaint,
+        upheld=True,
+        decision="经调查，投诉成立，责令整改。",
+    )
+    page = text(client.get(link))
+    assert "投诉成立，责令整改" in page and "upheld" in page
+    # The decision e-mail carries the link too.
+    decided = (
+        OutboxMessage.objects.filter(topic="email.send", payload__to=["follower@example.com"])
+        .order_by("-pk")
+        .first()
+    )
+    assert complaints.tracking_url(complaint, absolute=True) in decided.payload["body"]
+
+
+def test_a_wrong_or_foreign_tracking_link_is_a_404(scene, client):
+    public = public_files(scene, contact="follower@example.com")
+    token = complaints.tracking_token(public)
+    assert (
+        client.get(reverse("ratings:complaint_track", args=[public.code, "0" * 32])).status_code
+        == 404
+    )
+    other = public_files(scene, contact="other@example.com", ip="203.0.113.8")
+    # One complaint's token does not open another.
+    assert (
+        client.get(reverse("ratings:complaint_track", args=[other.code, token])).status_code == 404
+    )
+    # Members follow theirs on the complaint page, not by link.
+    member = owner_files(scene)
+    fake = complaints.tracking_token(member)
+    assert (
+        client.get(reverse("ratings:complaint_track", args=[member.code, fake])).status_code == 404
+    )

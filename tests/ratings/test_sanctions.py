@@ -20,6 +20,7 @@ from django.utils import timezone
 from agencies import shelf
 from marketplace import chronograph, outbox
 from marketplace.models import AuditEvent, Role
+from marketplace.permissions import has_perm
 from procurement import eligibility, purchase, services
 from procurement.models import RegistrationStatus
 from procurement.selectors import feed_eligibility
@@ -354,11 +355,15 @@ def test_an_upheld_appeal_keeps_the_bar(world, regs):
     agency = world.agencies[0]
     sanction = ban(regs, agency)
     sanctions.appeal_file(actor=agency.admin_user, sanction=sanction, grounds="不服")
-    sanctions.appeal_decide(actor=regs.supervisor, sanction=sanction, uphold=True, decision="维持。")
+    sanctions.appeal_decide(
+        actor=regs.supervisor, sanction=sanction, uphold=True, decision="维持。"
+    )
     sanction.refresh_from_db()
     assert sanction.status == SanctionStatus.UPHELD and is_barred(agency.pk)
     with pytest.raises(ValidationError):
-        sanctions.appeal_decide(actor=regs.supervisor, sanction=sanction, uphold=False, decision="x")
+        sanctions.appeal_decide(
+            actor=regs.supervisor, sanction=sanction, uphold=False, decision="x"
+        )
 
 
 # --- lift, expiry, future start ------------------------------------------------------------------
@@ -403,6 +408,45 @@ def test_the_job_expires_sanctions_and_re_enables(world, regs):
     assert sanction.status == SanctionStatus.EXPIRED and sanction.ended_at is not None
     assert public(offering) and not is_barred(agency.pk)
     assert sanctions.expire_due(today=days(1))["expired"] == 0  # idempotent
+
+
+@pytest.mark.parametrize("uphold", [True, False])
+def test_an_appeal_outliving_the_period_expires_and_is_still_decided(world, regs, uphold):
+    agency = world.agencies[0]
+    offering = list_offering(agency, world.item)
+    sanction = ban(regs, agency, start=0, end=0)
+    sanctions.appeal_file(actor=agency.admin_user, sanction=sanction, grounds="期限过长，不服")
+    # The period ends while the appeal waits: the clock is not stopped by it.
+    assert sanctions.expire_due(today=days(1))["expired"] == 1
+    sanction.refresh_from_db()
+    assert sanction.status == SanctionStatus.EXPIRED
+    assert public(offering) and not is_barred(agency.pk)
+    # Still owed a decision: in the queue, and decided by someone not involved.
+    assert has_perm(regs.supervisor, "decide_appeal", sanction)
+    assert not has_perm(regs.proposer, "decide_appeal", sanction)
+    with pytest.raises(ValidationError) as caught:
+        sanctions.appeal_decide(actor=regs.proposer, sanction=sanction, uphold=True, decision="x")
+    assert codes(caught.value) == {"proposer_decides"}
+    appeal = sanctions.appeal_decide(
+        actor=regs.supervisor, sanction=sanction, uphold=uphold, decision="复核后作出决定。"
+    )
+    sanction.refresh_from_db()
+    if uphold:
+        assert appeal.status == AppealStatus.UPHELD and sanction.status == SanctionStatus.EXPIRED
+        assert AuditEvent.objects.filter(
+            object_id=str(sanction.pk), action="sanction.appeal_upheld"
+        ).exists()
+        assert transitions(sanction) == ["take_effect", "appeal", "expire"]
+    else:
+        assert appeal.status == AppealStatus.REVOKED and sanction.status == SanctionStatus.REVOKED
+        assert transitions(sanction) == ["take_effect", "appeal", "expire", "revoke"]
+    assert not is_barred(agency.pk) and public(offering)
+    # Decided once only.
+    with pytest.raises(ValidationError):
+        sanctions.appeal_decide(
+            actor=regs.supervisor, sanction=sanction, uphold=True, decision="再议"
+        )
+    assert not has_perm(regs.supervisor, "decide_appeal", sanction)
 
 
 def test_a_future_start_bars_from_its_day(world, regs):
@@ -487,7 +531,9 @@ def published(world, regs):
     a, b, c, d = world.agencies
     upheld = ban(regs, a)
     sanctions.appeal_file(actor=a.admin_user, sanction=upheld, grounds="不服")
-    sanctions.appeal_decide(actor=regs.supervisor, sanction=upheld, uphold=True, decision="维持原决定")
+    sanctions.appeal_decide(
+        actor=regs.supervisor, sanction=upheld, uphold=True, decision="维持原决定"
+    )
     suspended = propose(regs, b, severity=SanctionSeverity.SUSPENSION, reason_code="OVERCHARGE")
     revoked = propose(regs, c, severity=SanctionSeverity.WARNING, reason_code="SERIOUS_DELAY")
     sanctions.appeal_file(actor=c.admin_user, sanction=revoked, grounds="已按期履约")
