@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 from marketplace import audit, orders, workdays
 from marketplace.models import Organisation, User
 from marketplace.permissions import has_perm, require_perm
-from marketplace.uploads import sha256_of
 from procurement.models import (
     WORK_DUE_STATES,
     Announcement,
@@ -601,9 +600,7 @@ def deliverable_submit(*, actor: User, milestone: Milestone, file, note: str = "
         milestone=milestone,
         round=milestone.deliverables.count() + 1,
         file=file,
-        original_name=(getattr(file, "name", "") or "file")[-200:],
-        size=file.size,
-        sha256=sha256_of(file),
+        **Deliverable.facts_of(file),
         note=(note or "").strip(),
         submitted_by=actor,
         submitted_at=now,

@@ -118,7 +118,9 @@ def check_paid(announcement: Announcement, outcomes: dict) -> None:
     amount = f"{announcement.deposit_amount:,.2f}"
     for agency_id, outcome in outcomes.items():
         if agency_id in paid:
-            check = Check("deposit", True, _("Deposit of %(amount)s yuan paid.") % {"amount": amount})
+            check = Check(
+                "deposit", True, _("Deposit of %(amount)s yuan paid.") % {"amount": amount}
+            )
         else:
             check = Check(
                 "deposit",

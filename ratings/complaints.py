@@ -66,7 +66,6 @@ from marketplace.models import (
 from marketplace.notifications import EMAIL_TOPIC, notify
 from marketplace.permissions import require_perm
 from marketplace.selectors import user_organisations
-from marketplace.uploads import sha256_of
 from procurement.models import Announcement
 from ratings import ratelimit
 from ratings.complaint_rules import HANDLING_ROLES, accused_organisation_id, regulator_covers_target
@@ -292,15 +291,12 @@ def _clean_files(files) -> list:
 def _save_evidence(complaint: Complaint, files, *, by_accused: bool) -> list[Evidence]:
     rows = []
     for upload in files:
-        name = (getattr(upload, "name", "") or "evidence")[-200:]
         rows.append(
             Evidence.objects.create(
                 complaint=complaint,
                 by_accused=by_accused,
                 file=upload,
-                original_name=name,
-                size=upload.size,
-                sha256=sha256_of(upload),
+                **Evidence.facts_of(upload, "evidence"),
             )
         )
     return rows

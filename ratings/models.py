@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from marketplace.models.stored import StoredUpload
 from marketplace.uploads import FileContentValidator, private_storage, private_upload_to
 
 SCORE = [MinValueValidator(1), MaxValueValidator(5)]
@@ -61,7 +62,7 @@ class Rating(models.Model):
     attitude = models.PositiveSmallIntegerField(_("service attitude"), validators=SCORE)  # 服务态度
     fees = models.PositiveSmallIntegerField(_("fees"), validators=SCORE)  # 收费合理性
     compliance = models.PositiveSmallIntegerField(_("compliance"), validators=SCORE)  # 依法依规
-    comment = models.TextField(_("comment"), blank=True)
+    comment = models.TextField(pgettext_lazy("rating", "comment"), blank=True)
     rated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("rated by"),
@@ -179,7 +180,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
         related_name="+",
     )
     # A member of the public: a name and a contact verified by a one-time code.
-    public_name = models.CharField(_("name"), max_length=64, blank=True)
+    public_name = models.CharField(pgettext_lazy("person", "name"), max_length=64, blank=True)
     public_contact = models.CharField(_("verified contact"), max_length=254, blank=True)
     agency = models.ForeignKey(
         "agencies.Agency",
@@ -218,7 +219,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     statement_by = models.DateTimeField(_("statement due by"), null=True, blank=True)
     statement = models.TextField(_("statement of the accused"), blank=True)
     statement_at = models.DateTimeField(_("statement submitted at"), null=True, blank=True)
-    decision = models.TextField(_("decision"), blank=True)
+    decision = models.TextField(pgettext_lazy("ruling", "decision"), blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),
@@ -273,7 +274,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
         self.decision = reason
 
 
-class Evidence(models.Model):
+class Evidence(StoredUpload):
     """证据材料 attached to a complaint (by the complainant) or to a statement (the accused)."""
 
     complaint = models.ForeignKey(
@@ -287,9 +288,6 @@ class Evidence(models.Model):
         validators=[validate_evidence],
         max_length=200,
     )
-    original_name = models.CharField(_("file name"), max_length=200)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
@@ -334,7 +332,7 @@ class SanctionStatus(models.TextChoices):
     APPEALED = "appealed", _("under appeal")  # 申诉中
     UPHELD = "upheld", _("upheld on appeal")  # 申诉维持
     REVOKED = "revoked", _("revoked on appeal")  # 申诉撤销
-    EXPIRED = "expired", _("expired")  # 期满解除
+    EXPIRED = "expired", pgettext_lazy("sanction", "expired")  # 期满解除
     LIFTED = "lifted", _("lifted early")  # 提前解除
     WITHDRAWN = "withdrawn", _("withdrawn")  # 撤回
 
@@ -485,7 +483,7 @@ class Appeal(models.Model):
     sanction = models.OneToOneField(
         Sanction, verbose_name=_("sanction"), on_delete=models.PROTECT, related_name="appeal_record"
     )
-    grounds = models.TextField(_("grounds"))
+    grounds = models.TextField(pgettext_lazy("appeal", "grounds"))
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("filed by"),
@@ -496,7 +494,7 @@ class Appeal(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=AppealStatus.choices, default=AppealStatus.SUBMITTED
     )
-    decision = models.TextField(_("decision"), blank=True)
+    decision = models.TextField(pgettext_lazy("ruling", "decision"), blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),

@@ -12,6 +12,7 @@ from .outbox import Notification, OutboxMessage, OutboxStatus
 from .payments import Payment, PaymentPurpose
 from .regions import Region, RegionLevel
 from .scheduling import JobState
+from .stored import StoredUpload
 from .users import User
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "Region",
     "RegionLevel",
     "Role",
+    "StoredUpload",
     "User",
 ]

@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from marketplace.models.stored import StoredUpload
 from marketplace.uploads import (
     FileContentValidator,
     private_storage,
@@ -357,7 +358,7 @@ class Signature(models.Model):
         return f"{self.contract.code} · {self.get_party_display()}"
 
 
-class Deliverable(models.Model):
+class Deliverable(StoredUpload):
     """服务成果: a file the agency delivers for a milestone, and the owner's review of it. Every
     rework round is a new row; nothing is overwritten."""
 
@@ -379,9 +380,6 @@ class Deliverable(models.Model):
         validators=[validate_deliverable],
         max_length=200,
     )
-    original_name = models.CharField(_("file name"), max_length=200)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
     note = models.TextField(_("note"), blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

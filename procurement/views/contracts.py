@@ -519,7 +519,11 @@ def payment_page(request, token):
         provider = provider_factory(payment.variant, payment)
     except (ValueError, KeyError):
         error = _("Online payment is not configured on this site.")
-    if provider is not None and payment.transaction_id and payment.status in settlement.OPEN_STATUSES:
+    if (
+        provider is not None
+        and payment.transaction_id
+        and payment.status in settlement.OPEN_STATUSES
+    ):
         try:
             provider.sync_status(payment)  # polling the provider, not trusting the redirect
         except PaymentError as exc:
