@@ -926,3 +926,10 @@ def test_a_wrong_or_foreign_tracking_link_is_a_404(scene, client):
     assert (
         client.get(reverse("ratings:complaint_track", args=[member.code, fake])).status_code == 404
     )
+
+
+def test_the_tracking_page_in_chinese(scene, client):
+    complaint = public_files(scene, contact="follower@example.com")
+    client.cookies["django_language"] = "zh-hans"
+    page = text(client.get(complaints.tracking_url(complaint)))
+    assert "办理进度" in page and "监管部门受理" in page and "已提交" in page

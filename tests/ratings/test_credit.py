@@ -460,14 +460,14 @@ def test_a_grade_change_shows_on_the_profile_and_in_search(client, world, settin
     agency.refresh_from_db()
     assert agency.credit_grade == "A"
     html = text(client.get(profile))
-    assert 'id="profile-credit-grade">A</a>' in html and "4.80 out of 5 (1 ratings)" in html
+    assert 'id="profile-credit-grade">A</a>' in html and "4.80 out of 5 (1 rating)" in html
     hits = {h.id: h for h in find(backend, {"credit": "A"}).hits}
     assert pk(agency) in hits
     assert pk(agency) not in {h.id for h in find(backend, {"credit": "B"}).hits}
     data = hits[pk(agency)].data
     assert (data["credit_grade"], data["rating_count"], data["rating_average"]) == ("A", 1, 4.8)
     directory = text(client.get(reverse("agencies:directory"), {"credit": "A"}))
-    assert "4.80 out of 5 (1 ratings)" in directory
+    assert "4.80 out of 5 (1 rating)" in directory
 
 
 def test_the_credit_record_explains_each_term(client, world):

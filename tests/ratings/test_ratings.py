@@ -301,7 +301,7 @@ def test_the_profile_shows_the_aggregates_and_replies(client, accepted):
     rating = rate(accepted)
     rating_reply(actor=agency_admin(accepted), rating=rating, reply="谢谢")
     html = text(client.get(reverse("agencies:profile", args=[accepted.agency_id])))
-    assert 'id="rating-overall"' in html and "4.40 out of 5 (1 ratings)" in html
+    assert 'id="rating-overall"' in html and "4.40 out of 5 (1 rating)" in html
     assert "报告质量高" in html and "谢谢" in html
     assert reverse("ratings:credit_history", args=[accepted.agency_id]) in html
 
