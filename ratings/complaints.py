@@ -51,7 +51,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext
 
 from agencies.models import Agency, EnrolmentStatus
 from marketplace import audit, outbox, workdays
@@ -770,7 +770,7 @@ def complaint_decide(
     complaint.save()
     if upheld and complaint.agency_id is not None:
         _request_credit(complaint.agency_id)
-    outcome = _("upheld") if upheld else _("dismissed")
+    outcome = pgettext("complaint", "upheld") if upheld else pgettext("complaint", "dismissed")
     title = _("Complaint %(code)s was decided: %(outcome)s") % {
         "code": complaint.code,
         "outcome": outcome,

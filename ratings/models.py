@@ -150,8 +150,8 @@ class ComplaintStatus(models.TextChoices):
     ACCEPTED = "accepted", _("accepted for review")  # 已受理
     REJECTED = "rejected", _("not accepted")  # 不予受理
     INVESTIGATING = "investigating", _("under investigation")  # 调查中
-    UPHELD = "upheld", _("upheld")  # 投诉成立
-    DISMISSED = "dismissed", _("dismissed")  # 投诉不成立
+    UPHELD = "upheld", pgettext_lazy("complaint", "upheld")  # 投诉成立
+    DISMISSED = "dismissed", pgettext_lazy("complaint", "dismissed")  # 投诉不成立
 
 
 class Complaint(ConcurrentTransitionMixin, models.Model):

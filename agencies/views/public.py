@@ -30,6 +30,7 @@ def profile(request, pk):
     from agencies import shelf
 
     offerings = list(shelf.public_offerings(agency=agency))
+    from ratings import sanction_selectors
     from ratings import selectors as ratings_selectors
 
     return render(
@@ -50,6 +51,8 @@ def profile(request, pk):
             "rating_summary": ratings_selectors.rating_summary(agency.pk),
             "latest_ratings": ratings_selectors.latest_ratings(agency.pk),
             "credit_policy_url": ratings_selectors.credit_policy_url(),
+            # 失信惩戒: the published sanctions, current ones first to the eye (one query).
+            "sanctions": sanction_selectors.published_sanctions(agency.pk),
         },
     )
 

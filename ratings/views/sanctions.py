@@ -190,7 +190,7 @@ class DecisionForm(StyledFormMixin, forms.Form):
         ),
         widget=forms.RadioSelect,
     )
-    decision = forms.CharField(label=gettext_lazy("Reasons"), widget=forms.Textarea)
+    decision = forms.CharField(label=pgettext_lazy("appeal", "Reasons"), widget=forms.Textarea)
 
 
 class AppealForm(StyledFormMixin, forms.Form):

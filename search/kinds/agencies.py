@@ -93,7 +93,9 @@ class AgencyKind(SearchKind):
             .prefetch_related(
                 Prefetch(
                     "offerings",
-                    queryset=Offering.objects.filter(is_active=True).only(
+                    # What the public can buy: a barred agency's hidden products do not
+                    # count in its price range.
+                    queryset=Offering.objects.filter(is_active=True, product__is_public=True).only(
                         "pk", "agency_id", "price", "pricing_mode", "discount_rate"
                     ),
                     to_attr="active_offerings",

@@ -333,5 +333,5 @@ def test_the_profile_costs_the_same_queries_whatever_its_ratings(
 
 # The page's own 8 (the agency with its certificates and items, the certificates, the
 # offerings and their items, the practitioners, the contracts signed) + 3 for the ratings
-# section.
-PROFILE_QUERIES = 11
+# section + 1 for the published sanctions.
+PROFILE_QUERIES = 12

@@ -276,6 +276,8 @@ def test_a_ban_bars_registration_pools_feed_shelf_purchase_and_search(world, reg
     doc = AGENCIES.documents([str(banned.pk)])[str(banned.pk)]
     assert doc.data["sanction"]["code"] == sanction.code and doc.data["eligible"] is False
     assert doc.facets["eligible"] == ["no"]
+    # Its hidden offering no longer makes a price range.
+    assert doc.data["offerings"] == 0 and doc.data["price_min"] is None
     outbox.sweep()
     found = search("agency", {"q": banned.organisation.uscc, "eligible": "yes"})
     assert found.total == 0
@@ -625,3 +627,24 @@ def test_outsiders_get_404_on_regulator_pages(client, world):
     for name in ("sanction_list", "sanction_approvals", "sanction_appeals", "sanction_propose"):
         assert client.get(reverse(f"ratings:{name}")).status_code == 404
     assert client.get(reverse("ratings:agency_sanctions")).status_code == 404
+
+
+def test_the_profile_and_the_search_card_show_the_sanction(client, world, regs):
+    agency = world.agencies[0]
+    profile = reverse("agencies:profile", args=[agency.pk])
+    assert 'id="sanctions"' not in client.get(profile).content.decode()
+    sanction = ban(regs, agency, start=0, end=0)
+    html = client.get(profile).content.decode()
+    assert 'id="sanctions"' in html and sanction.code in html
+    assert "Barred from the market" in html and "?q=" + agency.organisation.uscc in html
+    outbox.sweep()
+    card = client.get(reverse("agencies:directory") + "?q=" + agency.organisation.uscc)
+    assert sanction.code in card.content.decode()
+    # Ended, it stays on the profile as history, no longer as a bar.
+    sanctions.expire_due(today=days(1))
+    html = client.get(profile).content.decode()
+    assert sanction.code in html and "Barred from the market" not in html
+    assert "expired" in html
+    outbox.sweep()
+    card = client.get(reverse("agencies:directory") + "?q=" + agency.organisation.uscc)
+    assert sanction.code not in card.content.decode()
