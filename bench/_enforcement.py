@@ -30,8 +30,6 @@ database search backend. JSON lines on stdout (bench/README.md), progress on std
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 import uuid
@@ -39,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import emit, log, percentile
+from bench._util import django_run, emit, emit_environment, log, percentile
 
 BENCH = "enforcement"
 DB = "bench_enforcement"
@@ -226,8 +224,6 @@ def measure(*, repetitions: int = 10) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    from bench.public_pages import bench_env, manage, recreate_database
-
     started = time.perf_counter()
     parser = argparse.ArgumentParser(description="Blacklist enforcement latency (JSON lines).")
     parser.add_argument("--repetitions", type=int, default=10)
@@ -235,65 +231,18 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-setup", action="store_true", help=f"reuse {DB}")
     args = parser.parse_args(argv)
 
-    env = bench_env(DB, args.redis_url)
-    env.update(
-        {
-            "MARKETPLACE_PAGE_CACHE_SECONDS": "0",
-            "CELERY_TASK_ALWAYS_EAGER": "True",  # load_demo delivers its outbox inline
-            "SEARCH_BACKEND": "database",
-        }
-    )
-    _flush_redis(args.redis_url)
-    if not args.skip_setup:
-        log(f"recreating {DB}, migrate, load_demo")
-        recreate_database(DB)
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "load_demo", "--quiet-accounts")
-    env["CELERY_TASK_ALWAYS_EAGER"] = "False"  # measured: kicks go to the broker, no worker
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    try:
-        emit(
-            {
-                "bench": BENCH,
-                "environment": {
-                    "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "django": django.get_version(),
-                    "settings": "marketplace.settings.production",
-                    "database": DB,
-                    "redis": args.redis_url,
-                    "search_backend": "database",
-                    "repetitions": args.repetitions,
-                    "delivery": "outbox.sweep in the measuring process (no Celery worker)",
-                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-                },
-            }
+    with django_run(BENCH, DB, args.redis_url, started=started, skip_setup=args.skip_setup):
+        emit_environment(
+            BENCH,
+            DB,
+            redis=args.redis_url,
+            search_backend="database",
+            repetitions=args.repetitions,
+            delivery="outbox.sweep in the measuring process (no Celery worker)",
         )
         for record in measure(repetitions=args.repetitions):
             emit(record)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        _flush_redis(args.redis_url)
-    emit(
-        {
-            "bench": BENCH,
-            "target": "run",
-            "wall_seconds": round(time.perf_counter() - started, 1),
-            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-        }
-    )
     return 0
-
-
-def _flush_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Shared helpers for the benchmarks in bench/: percentiles, free ports, JSON-line output,
-starting/stopping a server subprocess, a closed-loop HTTP load generator, and query counting.
+starting/stopping a server subprocess, a closed-loop HTTP load generator, query counting, and
+the demo database and in-process Django set-up of the benchmarks that measure in-process.
 
 Every benchmark prints its figures as JSON lines on stdout (one object per line, see
 bench/README.md); human-oriented progress goes to stderr.
@@ -12,6 +13,7 @@ import http.client
 import json
 import math
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -19,6 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -35,6 +38,43 @@ def log(message: str) -> None:
 def emit(record: dict) -> None:
     """Print one JSON line (UTF-8, no ASCII escaping) and flush it."""
     print(json.dumps(record, ensure_ascii=False, sort_keys=False, default=str), flush=True)
+
+
+def emit_environment(
+    bench: str, database: str, *, versions: dict | None = None, **fields: object
+) -> None:
+    """The run's first JSON line, of an in-process benchmark on production settings: the
+    machine, the versions (Python, Django, then `versions`), the settings and `database`,
+    then `fields` in their order, and the load at the start."""
+    import django
+
+    emit(
+        {
+            "bench": bench,
+            "environment": {
+                "cpu_count": os.cpu_count(),
+                "python": platform.python_version(),
+                "django": django.get_version(),
+                **(versions or {}),
+                "settings": "marketplace.settings.production",
+                "database": database,
+                **fields,
+                "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+            },
+        }
+    )
+
+
+def emit_run_end(bench: str, started: float) -> None:
+    """The run's last JSON line: wall time since `started` (time.perf_counter) and load."""
+    emit(
+        {
+            "bench": bench,
+            "target": "run",
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        }
+    )
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -255,3 +295,63 @@ def count_queries(path: str, *, host: str = "127.0.0.1", repeat: int = 2) -> tup
             response = client.get(path, HTTP_HOST=host)
         status, queries = response.status_code, len(ctx.captured_queries)
     return status, queries
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def load_demo_database(env: dict[str, str], database: str) -> None:
+    """Drop and recreate the PostgreSQL database `database`, migrate it and load the demo
+    (`manage.py load_demo`) with the settings of `env`."""
+    from bench.public_pages import manage, recreate_database
+
+    log(f"recreating {database}, migrate, load_demo")
+    recreate_database(database)
+    eager = dict(env, CELERY_TASK_ALWAYS_EAGER="True")  # load_demo delivers its outbox inline
+    manage(eager, "migrate", "--noinput", "-v0")
+    manage(eager, "load_demo", "--quiet-accounts")
+
+
+@contextlib.contextmanager
+def django_run(
+    bench: str,
+    database: str,
+    redis_url: str,
+    *,
+    started: float,
+    skip_setup: bool,
+    celery_eager: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[dict[str, str]]:
+    """An in-process benchmark run on the demo database: production settings (bench_env of
+    bench/public_pages.py) on `database` and Redis `redis_url` (flushed before and after), the
+    page cache off, the database search backend, `extra_env`; the database recreated with the
+    demo (load_demo_database) unless `skip_setup`; then Django set up in this process. Yields
+    the environment (for manage.py subprocesses). On leaving, the database connections are
+    closed and Redis flushed, whatever happened; after a run that raised nothing, its last line
+    (emit_run_end) is printed."""
+    from bench.public_pages import bench_env
+
+    env = bench_env(database, redis_url)
+    env.update({"MARKETPLACE_PAGE_CACHE_SECONDS": "0", "SEARCH_BACKEND": "database"})
+    env.update(extra_env or {})
+    flush_redis(redis_url)
+    if not skip_setup:
+        load_demo_database(env, database)
+    # Measured (unless celery_eager): kicks go to the broker, no worker.
+    env["CELERY_TASK_ALWAYS_EAGER"] = str(celery_eager)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    try:
+        yield env
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        flush_redis(redis_url)
+    emit_run_end(bench, started)

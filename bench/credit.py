@@ -36,26 +36,17 @@ JSON lines on stdout (bench/README.md), progress on stderr.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import PYTHON, ROOT, emit, log
-from bench.public_pages import bench_env, manage, recreate_database
+from bench._util import PYTHON, ROOT, django_run, emit, emit_environment, log
 
 BENCH = "credit"
 DB = "bench_credit"
 BULK = 5000
-
-
-def _flush_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
 
 
 def generate(env: dict, count: int) -> dict:
@@ -269,37 +260,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
 
-    env = bench_env(DB, args.redis_url)
-    env.update(
-        {
-            "MARKETPLACE_PAGE_CACHE_SECONDS": "0",
-            "CELERY_TASK_ALWAYS_EAGER": "True",  # load_demo delivers its outbox inline
-            "SEARCH_BACKEND": "database",
-        }
-    )
-    _flush_redis(args.redis_url)
     generated = None
-    if not args.skip_setup:
-        log(f"recreating {DB}, migrate, load_demo")
-        recreate_database(DB)
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "load_demo", "--quiet-accounts")
-    env["CELERY_TASK_ALWAYS_EAGER"] = "False"  # measured: kicks go to the broker, no worker
-    os.environ.update(env)
-    import django
+    with django_run(BENCH, DB, args.redis_url, started=started, skip_setup=args.skip_setup) as env:
+        from agencies.models import Agency
+        from ratings.credit import FORMULA_VERSION
 
-    django.setup()
-    from agencies.models import Agency
-    from ratings.credit import FORMULA_VERSION
+        def ever_approved() -> list[int]:
+            return list(
+                Agency.objects.filter(approved_at__isnull=False)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
 
-    def ever_approved() -> list[int]:
-        return list(
-            Agency.objects.filter(approved_at__isnull=False)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-
-    try:
         if not args.skip_setup:
             missing = max(0, sizes[-1] - len(ever_approved()))
             if missing:
@@ -327,23 +299,14 @@ def main(argv=None) -> int:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         ids = ever_approved()
-        emit(
-            {
-                "bench": BENCH,
-                "environment": {
-                    "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "django": django.get_version(),
-                    "settings": "marketplace.settings.production",
-                    "database": DB,
-                    "redis": args.redis_url,
-                    "agencies_ever_approved": len(ids),
-                    "sizes": sizes,
-                    "batch": 2000,
-                    "formula_version": FORMULA_VERSION,
-                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-                },
-            }
+        emit_environment(
+            BENCH,
+            DB,
+            redis=args.redis_url,
+            agencies_ever_approved=len(ids),
+            sizes=sizes,
+            batch=2000,
+            formula_version=FORMULA_VERSION,
         )
         for size in sizes:
             if size > len(ids):
@@ -361,19 +324,6 @@ def main(argv=None) -> int:
                 log(f"enforcement: {args.repetitions} repetitions")
                 for record in measure(repetitions=args.repetitions):
                     emit(record)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        _flush_redis(args.redis_url)
-    emit(
-        {
-            "bench": BENCH,
-            "target": "run",
-            "wall_seconds": round(time.perf_counter() - started, 1),
-            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-        }
-    )
     return 0
 
 

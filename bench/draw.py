@@ -40,7 +40,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -51,8 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import ROOT, emit, log, percentile
-from bench.public_pages import bench_env, manage, recreate_database
+from bench._util import ROOT, django_run, emit, emit_environment, log, percentile
 
 BENCH = "draw"
 DB = "bench_draw"
@@ -580,49 +578,29 @@ def main(argv=None) -> int:
     ]
     attempts = min(args.attempts, 20) if args.quick else args.attempts
 
-    env = bench_env(DB, args.redis_url)
-    env.update(
-        {
-            "MARKETPLACE_PAGE_CACHE_SECONDS": "0",
-            "PROCUREMENT_MIN_REGISTRATION_DAYS": "0",  # deadlines minutes ahead
-            "CELERY_TASK_ALWAYS_EAGER": "True",  # load_demo delivers its outbox inline
-            "SEARCH_BACKEND": "database",
-        }
-    )
-    _flush_redis(args.redis_url)
-    if not args.skip_setup:
-        log(f"recreating {DB}, migrate, load_demo")
-        recreate_database(DB)
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "load_demo", "--quiet-accounts")
-    env["CELERY_TASK_ALWAYS_EAGER"] = "False"  # measured: kicks go to the broker, no worker
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    try:
+    with django_run(
+        BENCH,
+        DB,
+        args.redis_url,
+        started=started,
+        skip_setup=args.skip_setup,
+        extra_env={"PROCUREMENT_MIN_REGISTRATION_DAYS": "0"},  # deadlines minutes ahead
+    ):
         import channels
         import channels_redis
 
-        emit(
-            {
-                "bench": BENCH,
-                "environment": {
-                    "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "django": django.get_version(),
-                    "channels": channels.__version__,
-                    "channels_redis": getattr(channels_redis, "__version__", "?"),
-                    "settings": "marketplace.settings.production",
-                    "database": DB,
-                    "redis": args.redis_url,
-                    "sizes": sizes,
-                    "attempts": attempts,
-                    "viewers": viewers,
-                    "ws_rounds": args.ws_rounds,
-                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-                },
-            }
+        emit_environment(
+            BENCH,
+            DB,
+            versions={
+                "channels": channels.__version__,
+                "channels_redis": getattr(channels_redis, "__version__", "?"),
+            },
+            redis=args.redis_url,
+            sizes=sizes,
+            attempts=attempts,
+            viewers=viewers,
+            ws_rounds=args.ws_rounds,
         )
         world = World()
         for size in sizes:
@@ -631,26 +609,7 @@ def main(argv=None) -> int:
             concurrency_run(world, attempts)
         for n in viewers:
             asyncio.run(fanout_run(world, n, args.ws_rounds, args.ws_timeout))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        _flush_redis(args.redis_url)
-    emit(
-        {
-            "bench": BENCH,
-            "target": "run",
-            "wall_seconds": round(time.perf_counter() - started, 1),
-            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-        }
-    )
     return 0
-
-
-def _flush_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import argparse
 import dataclasses
 import datetime
 import os
-import platform
 import random
 import sys
 import time
@@ -38,8 +37,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from bench._util import emit, log, percentile
-from bench.public_pages import bench_env, manage, recreate_database
+from bench._util import django_run, emit, emit_environment, log, percentile
 
 BENCH = "figures"
 DB = "bench_figures"
@@ -307,25 +305,15 @@ def main(argv=None) -> int:
         if s.strip() and int(s) > 0
     )
 
-    env = bench_env(DB, args.redis_url)
-    env.update(
-        {
-            "MARKETPLACE_PAGE_CACHE_SECONDS": "0",
-            "CELERY_TASK_ALWAYS_EAGER": "True",  # load_demo delivers its outbox inline
-            "SEARCH_BACKEND": "database",
-        }
-    )
-    _flush_redis(args.redis_url)
-    if not args.skip_setup:
-        log(f"recreating {DB}, migrate, load_demo")
-        recreate_database(DB)
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "load_demo", "--quiet-accounts")
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    try:
+    # Celery stays eager after load_demo, as it always did here (the selectors queue nothing).
+    with django_run(
+        BENCH,
+        DB,
+        args.redis_url,
+        started=started,
+        skip_setup=args.skip_setup,
+        celery_eager=True,
+    ):
         from django.db import connection
 
         from procurement.models import Contract
@@ -333,21 +321,12 @@ def main(argv=None) -> int:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             server_version = cursor.fetchone()[0]
-        emit(
-            {
-                "bench": BENCH,
-                "environment": {
-                    "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "django": django.get_version(),
-                    "postgresql": server_version,
-                    "settings": "marketplace.settings.production",
-                    "database": DB,
-                    "sizes": sizes,
-                    "repeat": args.repeat,
-                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-                },
-            }
+        emit_environment(
+            BENCH,
+            DB,
+            versions={"postgresql": server_version},
+            sizes=sizes,
+            repeat=args.repeat,
         )
         data = Data()
         for size in sizes:
@@ -370,26 +349,7 @@ def main(argv=None) -> int:
             total = Contract.objects.count()
             log(f"size {size}: measuring over {total} contracts")
             measure(size, total, data, args.repeat)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        _flush_redis(args.redis_url)
-    emit(
-        {
-            "bench": BENCH,
-            "target": "run",
-            "wall_seconds": round(time.perf_counter() - started, 1),
-            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-        }
-    )
     return 0
-
-
-def _flush_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
 
 
 if __name__ == "__main__":

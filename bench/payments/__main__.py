@@ -55,7 +55,6 @@ import datetime
 import http.client
 import json
 import os
-import platform
 import queue
 import random
 import sys
@@ -73,8 +72,20 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent.parent))
 
-from bench._util import BIN, ROOT, Server, closed_loop, emit, free_port, log, percentile
-from bench.public_pages import bench_env, manage, recreate_database
+from bench._util import (
+    BIN,
+    ROOT,
+    Server,
+    closed_loop,
+    emit,
+    emit_environment,
+    emit_run_end,
+    free_port,
+    load_demo_database,
+    log,
+    percentile,
+)
+from bench.public_pages import bench_env, manage
 
 BENCH = "payments"
 DB = "bench_payments"
@@ -637,10 +648,7 @@ def main(argv=None) -> int:
     server = None
     try:
         if not args.skip_setup:
-            log(f"recreating {DB}, migrate, load_demo")
-            recreate_database(DB)
-            manage(dict(env, CELERY_TASK_ALWAYS_EAGER="True"), "migrate", "--noinput", "-v0")
-            manage(dict(env, CELERY_TASK_ALWAYS_EAGER="True"), "load_demo", "--quiet-accounts")
+            load_demo_database(env, DB)
         manage(env, "collectstatic", "--noinput", "-v0")  # the manifest production pages need
         os.environ.update(env)
         import django
@@ -653,28 +661,19 @@ def main(argv=None) -> int:
         conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"), init_globals={})
         workers = args.workers or conf["workers"]
         server_threads = args.server_threads or conf["threads"]
-        emit(
-            {
-                "bench": BENCH,
-                "environment": {
-                    "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "django": django.get_version(),
-                    "gunicorn": gunicorn.__version__,
-                    "settings": "marketplace.settings.production",
-                    "database": DB,
-                    "redis": args.redis_url,
-                    "server": {"workers": workers, "threads": server_threads, "bind": HOST},
-                    "stripe": "localstripe (marketplace/localstripe_launcher.py)",
-                    "contracts": sizes,
-                    "milestones": webhook_contracts * 2,
-                    "replays": args.replays,
-                    "threads": args.threads,
-                    "page_clients": args.page_clients,
-                    "page_seconds": args.page_seconds,
-                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-                },
-            }
+        emit_environment(
+            BENCH,
+            DB,
+            versions={"gunicorn": gunicorn.__version__},
+            redis=args.redis_url,
+            server={"workers": workers, "threads": server_threads, "bind": HOST},
+            stripe="localstripe (marketplace/localstripe_launcher.py)",
+            contracts=sizes,
+            milestones=webhook_contracts * 2,
+            replays=args.replays,
+            threads=args.threads,
+            page_clients=args.page_clients,
+            page_seconds=args.page_seconds,
         )
         from bench.draw import World
         from procurement.models import Contract
@@ -755,14 +754,7 @@ def main(argv=None) -> int:
             from django.db import connections
 
             connections.close_all()
-    emit(
-        {
-            "bench": BENCH,
-            "target": "run",
-            "wall_seconds": round(time.perf_counter() - started, 1),
-            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-        }
-    )
+    emit_run_end(BENCH, started)
     return 0
 
 
