@@ -14,6 +14,10 @@ the demo agencies (``agencies.demo``) and the core demo's logins (``marketplace.
    (``dzys.owner@demo.example.com``) complains about its agency; the regulator in charge
    accepts it, the agency states its case, the regulator investigates and upholds it; the
    outcome is published (``/ratings/complaints/…``), the credit follows.
+2b. **Public complaint**: a member of the public (``citizen@demo.example.com``, the code read
+   from the outbox as they would read their e-mail) complains about the agency of the
+   extended demo contract; the regulator accepts it and the agency's statement is awaited
+   (answering it starts the investigation); the summary prints the citizen's tracking link.
 3. **Market ban** (市场禁入, four eyes): proposed by ``reviewer@demo.example.com`` and
    approved by ``supervisor@demo.example.com`` (云南省发展和改革委员会（演示）) on a demo
    agency in Kunming that has no contract nor registration in the other demo scenes; it
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -251,6 +256,71 @@ def _complaint_scene() -> tuple[dict | None, bool]:
     }, made
 
 
+PUBLIC_CONTACT = "citizen@demo.example.com"
+# The complained-about agency's administrator gets a password, to answer in the walk-through.
+ANSWERING_AGENCY_PASSWORD = "demo-answer-2025"
+PUBLIC_NAME = "王女士（演示）"
+PUBLIC_SUBJECT = "服务收费高于公示的收费标准" + DEMO
+PUBLIC_DESCRIPTION = (
+    "本人作为项目周边居民，了解到该机构在本项目中收取的技术服务费高于平台公示的收费标准，"
+    "且未向业主出具收费明细。请监管部门核查。"
+)
+
+
+def _public_complaint_scene() -> tuple[dict | None, bool]:
+    """A member of the public's complaint, accepted and waiting for the agency's statement:
+    the walk-through follows it by its private link and, as the agency, answers it (which
+    starts the investigation)."""
+    from marketplace.models import OutboxMessage
+    from ratings import complaints
+    from ratings.models import ComplainantKind, Complaint
+
+    complaint = Complaint.objects.filter(subject=PUBLIC_SUBJECT).order_by("pk").first()
+    made = False
+    if complaint is None:
+        contract = _demo_contract("extended")
+        if contract is None:
+            logger.warning("ratings demo: no extended demo contract; no public complaint")
+            return None, False
+        with transaction.atomic():
+            complaints.contact_verification_start(contact=PUBLIC_CONTACT, ip_address="127.0.0.1")
+            # The code as the citizen reads it in the e-mail (the outbox holds it until sent).
+            mail = (
+                OutboxMessage.objects.filter(topic="email.send", payload__to=[PUBLIC_CONTACT])
+                .order_by("-pk")
+                .first()
+            )
+            code = re.search(r"\b(\d{6})\b", mail.payload["body"]).group(1)
+            complaint = complaints.complaint_file(
+                complainant_kind=ComplainantKind.PUBLIC,
+                agency=contract.agency,
+                subject=PUBLIC_SUBJECT,
+                description=PUBLIC_DESCRIPTION,
+                public_name=PUBLIC_NAME,
+                public_contact=PUBLIC_CONTACT,
+                verification_code=code,
+                ip_address="127.0.0.1",
+            )
+            handler = _handler(complaint)
+            if handler is None:
+                raise RuntimeError(f"ratings demo: no demo login handles {complaint.code}")
+            complaints.complaint_accept(actor=handler, complaint=complaint)
+        made = True
+    complaint.refresh_from_db()
+    admin = _org_admin(complaint.agency.organisation_id)
+    if admin is not None:
+        from procurement.demo import demo_user
+
+        demo_user(admin.email, ANSWERING_AGENCY_PASSWORD, admin.display_name)
+    return {
+        "code": complaint.code,
+        "status": complaint.status,
+        "agency": complaint.agency.organisation.name,
+        "agency_login": getattr(admin, "email", ""),
+        "tracking_url": complaints.tracking_url(complaint, absolute=True),
+    }, made
+
+
 # --- 3. and 4. the sanctions --------------------------------------------------------------------
 
 
@@ -389,6 +459,7 @@ def load_ratings_demo() -> dict:
     for key, scene in (
         ("rating", _rating_scene),
         ("complaint", _complaint_scene),
+        ("public_complaint", _public_complaint_scene),
         ("ban", _ban_scene),
         ("suspension", _suspension_scene),
     ):
@@ -415,6 +486,14 @@ def summary_line(summary: dict) -> str:
             f"  complaint  {complaint['code']} ({complaint['status']}) against "
             f"{complaint['agency']}; by {complaint['complainant_login']}, decided by "
             f"{complaint['handler_login']}"
+        )
+    public = summary.get("public_complaint")
+    if public:
+        lines.append(
+            f"  public     {public['code']} ({public['status']}) against {public['agency']}, "
+            f"filed by a member of the public; the agency ({public['agency_login']} / "
+            f"{ANSWERING_AGENCY_PASSWORD}) may answer it; the citizen follows it at "
+            f"{public['tracking_url']}"
         )
     ban = summary.get("ban")
     if ban:

@@ -88,10 +88,23 @@ def _actions(obj) -> list[str]:
 
 def test_every_scene_is_produced(demo):
     first = demo["first"]
-    assert first["created"] == 4
-    assert all(first[key] for key in ("rating", "complaint", "ban", "suspension"))
+    assert first["created"] == 5
+    keys = ("rating", "complaint", "public_complaint", "ban", "suspension")
+    assert all(first[key] for key in keys)
     line = ratings_demo.summary_line(first)
     assert first["ban"]["code"] in line and "/ratings/blacklist/" in line
+    assert first["public_complaint"]["tracking_url"] in line
+
+
+def test_the_public_complaint_waits_for_the_statement_and_can_be_followed(demo, client):
+    from urllib.parse import urlsplit
+
+    row = demo["first"]["public_complaint"]
+    complaint = Complaint.objects.get(code=row["code"])
+    assert complaint.complainant_kind == "public" and complaint.complainant_id is None
+    assert complaint.status == ComplaintStatus.ACCEPTED and complaint.statement_by is not None
+    page = client.get(urlsplit(row["tracking_url"]).path)
+    assert page.status_code == 200 and complaint.code in page.content.decode()
 
 
 def test_second_run_changes_nothing(demo):
