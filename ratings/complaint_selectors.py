@@ -128,16 +128,16 @@ def tracking_steps(complaint: Complaint) -> list[dict]:
     still ahead. Read from the complaint's own fields, so the page costs no extra query."""
     S = ComplaintStatus
     rejected = complaint.status == S.REJECTED
-    accepted_at = complaint.statement_by is not None
+    accepted = complaint.statement_by is not None  # set by the acceptance
     investigating = complaint.status in (S.INVESTIGATING, S.UPHELD, S.DISMISSED)
     decided = complaint.status in (S.UPHELD, S.DISMISSED)
     steps = [
         {"label": _("Filed"), "done": True, "at": complaint.created_at},
         {
             "label": _("Not accepted") if rejected else _("Accepted by the regulator"),
-            "done": rejected or accepted_at,
+            "done": rejected or accepted,
             "at": complaint.decided_at if rejected else None,
-            "due": None if (rejected or accepted_at) else complaint.accept_by,
+            "due": None if (rejected or accepted) else complaint.accept_by,
         },
     ]
     if not rejected:

@@ -50,6 +50,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, pgettext
 
@@ -128,8 +129,6 @@ def tracking_token(complaint: Complaint) -> str:
     """The secret of a public complainant's tracking link: an HMAC of the number and the
     verified contact under the site's secret key, so only whoever received the filing page or
     the e-mails can follow the complaint without an account."""
-    from django.utils.crypto import salted_hmac
-
     value = f"{complaint.pk}:{complaint.code}:{complaint.public_contact}"
     return salted_hmac("ratings.complaint.track", value, algorithm="sha256").hexdigest()[:32]
 
