@@ -10,7 +10,8 @@ from ratings.enforcement import BARRING_SEVERITIES
 from ratings.models import BARRING_STATES, Sanction, SanctionStatus
 from ratings.reasons import reason
 
-# The same rule as the public blacklist: a proposal is not a decision.
+# Published (on the blacklist and the profile): every sanction once it has taken effect; a
+# proposal or a withdrawn proposal is not a decision.
 UNPUBLISHED = (SanctionStatus.PROPOSED, SanctionStatus.WITHDRAWN)
 PROFILE_LIMIT = 10
 

@@ -62,9 +62,6 @@ from ratings.sanction_rules import covering_regulators, is_agency_member
 logger = logging.getLogger(__name__)
 BATCH = 100
 START_ACTION = "sanction_start"
-# An appeal does not stop the clock: a sanction still under appeal at its end date expires,
-# and its appeal is decided afterwards (``appeal_decide``).
-EXPIRING_STATES = (SanctionStatus.IN_EFFECT, SanctionStatus.APPEALED, SanctionStatus.UPHELD)
 
 __all__ = [
     "appeal_decide",
@@ -513,7 +510,7 @@ def sanction_lift(*, actor, sanction: Sanction, reason: str) -> Sanction:
 def _expire_one(pk: int, today: datetime.date) -> bool:
     with transaction.atomic():
         sanction = _lock(Sanction(pk=pk))
-        if sanction.status not in EXPIRING_STATES or sanction.ends_on >= today:
+        if sanction.status not in BARRING_STATES or sanction.ends_on >= today:
             return False
         sanction.expire(by=None, reason="", data={"ends_on": sanction.ends_on.isoformat()})
         sanction.ended_at = timezone.now()
@@ -552,7 +549,9 @@ def expire_due(today: datetime.date | None = None) -> dict[str, int]:
     search once (an audit event ``sanction_start`` marks it). Each in its own transaction."""
     today = today or timezone.localdate()
     expired = started = 0
-    due = Sanction.objects.filter(status__in=EXPIRING_STATES, ends_on__lt=today).values_list(
+    # Every barring state expires, under appeal too: an appeal does not stop the clock, and it
+    # is decided afterwards (``appeal_decide``).
+    due = Sanction.objects.filter(status__in=BARRING_STATES, ends_on__lt=today).values_list(
         "pk", flat=True
     )[:BATCH]
     for pk in list(due):

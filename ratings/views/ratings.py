@@ -39,37 +39,21 @@ from ratings.rating import (
 SCORE_CHOICES = [(str(n), str(n)) for n in range(5, 0, -1)]
 
 
+def _score_field(dimension: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=DIMENSION_LABELS[dimension],
+        choices=SCORE_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+
+
 class RatingForm(forms.Form):
-    quality = forms.TypedChoiceField(
-        label=DIMENSION_LABELS["quality"],
-        choices=SCORE_CHOICES,
-        coerce=int,
-        widget=forms.RadioSelect,
-    )
-    timeliness = forms.TypedChoiceField(
-        label=DIMENSION_LABELS["timeliness"],
-        choices=SCORE_CHOICES,
-        coerce=int,
-        widget=forms.RadioSelect,
-    )
-    attitude = forms.TypedChoiceField(
-        label=DIMENSION_LABELS["attitude"],
-        choices=SCORE_CHOICES,
-        coerce=int,
-        widget=forms.RadioSelect,
-    )
-    fees = forms.TypedChoiceField(
-        label=DIMENSION_LABELS["fees"],
-        choices=SCORE_CHOICES,
-        coerce=int,
-        widget=forms.RadioSelect,
-    )
-    compliance = forms.TypedChoiceField(
-        label=DIMENSION_LABELS["compliance"],
-        choices=SCORE_CHOICES,
-        coerce=int,
-        widget=forms.RadioSelect,
-    )
+    quality = _score_field("quality")
+    timeliness = _score_field("timeliness")
+    attitude = _score_field("attitude")
+    fees = _score_field("fees")
+    compliance = _score_field("compliance")
     comment = forms.CharField(
         label=gettext_lazy("Comment"),
         required=False,

@@ -35,11 +35,9 @@ from marketplace.selectors import user_organisations
 from ratings import sanctions as services
 from ratings.models import AppealStatus, Sanction, SanctionSeverity, SanctionStatus
 from ratings.reasons import all_reasons, reason, reason_choices
+from ratings.sanction_selectors import UNPUBLISHED
 
 PAGE_SIZE = 20
-# Published on the blacklist page: every sanction once it has taken effect (a proposal or a
-# withdrawn proposal is not a decision).
-UNPUBLISHED = (SanctionStatus.PROPOSED, SanctionStatus.WITHDRAWN)
 USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
